@@ -1,0 +1,541 @@
+//! [`CowShared<T>`]: a refcounted shared value with copy-on-write, GStreamer's
+//! `GstMiniObject` refcount and `make_writable` as a Rust handle.
+//!
+//! # The state word
+//!
+//! Each allocation starts with one `AtomicUsize`, the *state*, that packs two counts:
+//!
+//! | bits                         | meaning                                                         |
+//! |------------------------------|-----------------------------------------------------------------|
+//! | `0 .. LINK_SHIFT`            | strong count: live `CowShared` handles                          |
+//! | `LINK_SHIFT .. usize::BITS`  | link count: one per [`ParentLink`] that names this value as its parent, plus one held collectively by the strong handles while the strong count is non-zero |
+//!
+//! `LINK_SHIFT` is three quarters of the word (48 bits of strong count on 64-bit
+//! targets, 24 on 32-bit ones). Some patterns, with `S` strong and `L` links:
+//!
+//! | state                    | meaning                                                         |
+//! |--------------------------|-----------------------------------------------------------------|
+//! | `1 \| 1 << LINK_SHIFT`   | a fresh value: one handle, no child linked                     |
+//! | `S \| (1 + L) << LINK_SHIFT` | `S > 0` handles, `L` children linked                        |
+//! | `0 \| L << LINK_SHIFT`   | the value is dropped; `L > 0` children still link here, and the allocation (the header only, not the value) stays until the last of them unlinks |
+//!
+//! The link count is what lets a child read its parent's count without ever reading
+//! freed memory: it keeps the *header* allocated, never the value, so a child cannot
+//! keep its parent alive and there is no weak count on the clone/drop path.
+//!
+//! # Orderings
+//!
+//! The argument is the one `Arc` and triomphe make for their counts:
+//! - `clone` increments with `Relaxed`: a new handle is made from an existing one,
+//!   which already keeps the value alive, and an increment publishes nothing.
+//! - `drop` decrements with `Release`, so each handle's last use of the value happens
+//!   before the decrement; the handle that takes the strong count to zero then loads
+//!   with `Acquire`, which synchronizes with all those releases (they form one release
+//!   sequence on the state word) before it drops the value. An `Acquire` load rather
+//!   than a fence, so ThreadSanitizer and loom both understand it.
+//! - Writability (`is_writable`, `get_mut`, `get_writable`) loads with `Acquire`: a
+//!   count of one proves the other handles are gone, and the `Acquire` makes their
+//!   reads of the value happen before the write that follows.
+//!
+//! [`ParentLink`]: crate::ParentLink
+
+use core::borrow::Borrow;
+use core::cmp::Ordering as CmpOrdering;
+use core::fmt;
+use core::hash::{Hash, Hasher};
+use core::marker::PhantomData;
+use core::mem::ManuallyDrop;
+use core::ops::Deref;
+use core::ptr::NonNull;
+
+use crate::sync::{abort, AtomicUsize, Ordering};
+
+/// Where the link count starts in the state word.
+pub(crate) const LINK_SHIFT: u32 = usize::BITS / 4 * 3;
+/// One strong handle.
+pub(crate) const STRONG_ONE: usize = 1;
+/// The strong-count bits of the state word.
+pub(crate) const STRONG_MASK: usize = (1 << LINK_SHIFT) - 1;
+/// One link.
+pub(crate) const LINK_ONE: usize = 1 << LINK_SHIFT;
+/// Past this many handles `clone` aborts. Half the field, so that the threads racing
+/// past the check before the abort cannot carry into the link bits.
+const MAX_STRONG: usize = STRONG_MASK >> 1;
+/// Past this many links `link` is refused; half the field, for the same reason.
+pub(crate) const MAX_LINKS: usize = (usize::MAX >> LINK_SHIFT) >> 1;
+
+/// The part of every allocation that a child may read: the state word.
+#[derive(Debug)]
+#[repr(C)]
+pub(crate) struct Header {
+    pub(crate) state: AtomicUsize,
+}
+
+/// The allocation: the header first (so a `*Header` is a `*Inner<T>`), then the value.
+#[repr(C)]
+struct Inner<T> {
+    header: Header,
+    /// Dropped by hand when the strong count reaches zero; the allocation itself may
+    /// outlive it while children link here.
+    value: ManuallyDrop<T>,
+}
+
+/// Frees the allocation of a `CowShared<T>` whose value was already dropped.
+pub(crate) type ReleaseFn = unsafe fn(NonNull<Header>);
+
+/// # Safety
+/// `header` points to the header of a live `Inner<T>` allocation made by
+/// `CowShared::<T>::new`, whose value has already been dropped or moved out, and the
+/// caller holds the last count (strong or link) on it.
+unsafe fn release_allocation<T>(header: NonNull<Header>) {
+    // SAFETY: `Inner<T>` is `repr(C)` with the header first, so the header pointer is
+    // the allocation's pointer; it came from `Box::into_raw` in `CowShared::new`, and the
+    // caller holds the last count, so nothing else can reach it. The value is in a
+    // `ManuallyDrop`, so this frees the memory without dropping the value again.
+    drop(unsafe { Box::from_raw(header.cast::<Inner<T>>().as_ptr()) });
+}
+
+/// A refcounted shared value whose writes copy only when it is shared: GStreamer's
+/// `GstMiniObject` refcount with `gst_mini_object_make_writable`, as a Rust handle.
+///
+/// GStreamer code writes `buf = gst_buffer_make_writable (buf)` and trusts every
+/// caller to do so before touching the buffer; forgetting it is a `g_critical` at run
+/// time at best. Here the only way to a `&mut T` goes through
+/// [`get_writable`](Self::get_writable), [`make_writable`](Self::make_writable) or
+/// [`get_mut`](Self::get_mut), which check the count themselves, so writing a value
+/// that another holder can see does not compile.
+///
+/// ```
+/// use mtsafe::CowShared;
+///
+/// let mut a = CowShared::new(vec![1, 2, 3]);
+/// let b = a.clone(); // one atomic increment, no copy
+/// assert!(!CowShared::is_writable(&a));
+///
+/// CowShared::get_writable(&mut a).push(4); // shared: `a` gets its own copy
+/// assert_eq!(*a, [1, 2, 3, 4]);
+/// assert_eq!(*b, [1, 2, 3]); // the other holder never sees the write
+///
+/// CowShared::get_writable(&mut a).push(5); // now unique: in place, no copy
+/// assert_eq!(CowShared::ref_count(&b), 1);
+/// ```
+///
+/// All operations are associated functions (`CowShared::ref_count(&h)`, not
+/// `h.ref_count()`), like `Arc`'s, so they never shadow the methods of `T`.
+///
+/// Unlike `Arc` there is no weak count. The allocation is one state word and the
+/// value; children that record this value as their parent through
+/// [`ParentLink`](crate::ParentLink) are counted in the same word.
+///
+/// # Thread safety
+///
+/// `CowShared<T>` is `Send` and `Sync` exactly when `T` is `Send + Sync`: a handle
+/// sent to another thread shares `&T` with this one (so `T: Sync`), and may be the
+/// last one and drop `T` there (so `T: Send`).
+///
+/// ```
+/// fn assert_send_sync<X: Send + Sync>() {}
+/// assert_send_sync::<mtsafe::CowShared<Vec<u8>>>();
+/// ```
+///
+/// A `Cell` may move between threads but not be shared by them, so a handle to one
+/// is neither `Send` nor `Sync`:
+///
+/// ```compile_fail
+/// fn assert_send<X: Send>() {}
+/// assert_send::<mtsafe::CowShared<std::cell::Cell<u8>>>();
+/// ```
+///
+/// ```compile_fail
+/// fn assert_sync<X: Sync>() {}
+/// assert_sync::<mtsafe::CowShared<std::cell::Cell<u8>>>();
+/// ```
+///
+/// A `MutexGuard` may be shared but must be dropped where it was made:
+///
+/// ```compile_fail
+/// fn assert_send<X: Send>() {}
+/// assert_send::<mtsafe::CowShared<std::sync::MutexGuard<'static, u8>>>();
+/// ```
+///
+/// # Overflow
+///
+/// Like `Arc`, cloning past `usize::MAX / 2` handles (`2^47` on 64-bit targets, `2^23`
+/// on 32-bit ones) aborts the process rather than wrap the count.
+pub struct CowShared<T> {
+    ptr: NonNull<Inner<T>>,
+    /// This handle owns a share of an `Inner<T>` (and may drop the `T`).
+    _owns: PhantomData<Inner<T>>,
+}
+
+// SAFETY: a handle gives `&T` to whichever thread holds it (needs `T: Sync`), and the
+// last handle, on whichever thread, drops `T` (needs `T: Send`). The count is atomic.
+unsafe impl<T: Send + Sync> Send for CowShared<T> {}
+// SAFETY: `&CowShared<T>` gives `&T` and can be cloned into a handle on another thread,
+// so the same two bounds apply.
+unsafe impl<T: Send + Sync> Sync for CowShared<T> {}
+
+impl<T> CowShared<T> {
+    /// Puts `value` in a new allocation with a count of one.
+    #[inline]
+    pub fn new(value: T) -> Self {
+        let inner = Box::new(Inner {
+            header: Header {
+                // One strong handle, and the link that the strong handles hold together.
+                state: AtomicUsize::new(STRONG_ONE | LINK_ONE),
+            },
+            value: ManuallyDrop::new(value),
+        });
+        Self {
+            ptr: NonNull::from(Box::leak(inner)),
+            _owns: PhantomData,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: this handle holds a strong count, so the allocation is live; only the
+        // header field is borrowed, so this never overlaps a `&mut T` handed out by
+        // `get_mut` on another (necessarily this) handle.
+        unsafe { &(*self.ptr.as_ptr()).header }
+    }
+
+    #[inline(always)]
+    pub(crate) fn header_ptr(&self) -> NonNull<Header> {
+        self.ptr.cast()
+    }
+
+    /// # Safety
+    /// The caller has checked that this is the only handle (`is_unique`).
+    #[inline(always)]
+    unsafe fn value_mut_unchecked(&mut self) -> &mut T {
+        // SAFETY: the allocation is live (we hold a strong count) and, by the caller's
+        // check, no other handle exists; new ones can only be cloned from this one,
+        // which is mutably borrowed for the lifetime of the result.
+        unsafe { &mut (*self.ptr.as_ptr()).value }
+    }
+
+    /// The number of handles to this value.
+    ///
+    /// A snapshot: other threads may clone or drop handles at any time, so use it for
+    /// diagnostics and tests, and [`is_writable`](Self::is_writable) for decisions.
+    #[inline]
+    pub fn ref_count(this: &Self) -> usize {
+        // Relaxed: a number for reporting; nothing is read on the strength of it.
+        this.header().state.load(Ordering::Relaxed) & STRONG_MASK
+    }
+
+    /// Whether this handle is the only one, so that writing in place is invisible to
+    /// anyone else (`gst_mini_object_is_writable` for a value without parent).
+    ///
+    /// `true` stays true while this handle is borrowed: a second handle can only be
+    /// cloned from this one. `false` may become true at any moment as other threads
+    /// drop theirs.
+    #[inline]
+    pub fn is_writable(this: &Self) -> bool {
+        // Acquire: pairs with the Release decrement of every handle dropped before,
+        // so their reads of the value happen before any write this answer permits.
+        this.header().state.load(Ordering::Acquire) & STRONG_MASK == STRONG_ONE
+    }
+
+    /// Whether two handles share one allocation.
+    #[inline]
+    pub fn ptr_eq(a: &Self, b: &Self) -> bool {
+        a.ptr == b.ptr
+    }
+
+    /// A raw pointer to the value, for identity and diagnostics; valid while a handle
+    /// lives.
+    #[inline]
+    pub fn as_ptr(this: &Self) -> *const T {
+        // SAFETY: the allocation is live while `this` is; no reference is created.
+        unsafe { &raw const (*this.ptr.as_ptr()).value }.cast::<T>()
+    }
+
+    /// `&mut T` when this is the only handle, `None` otherwise. Never copies.
+    #[inline]
+    pub fn get_mut(this: &mut Self) -> Option<&mut T> {
+        if Self::is_writable(this) {
+            // SAFETY: `is_writable` just saw this as the only handle.
+            Some(unsafe { this.value_mut_unchecked() })
+        } else {
+            None
+        }
+    }
+
+    /// Takes the value out when this is the only handle; gives the handle back
+    /// otherwise.
+    pub fn try_unwrap(this: Self) -> Result<T, Self> {
+        let state = &this.header().state;
+        // Relaxed: only a first guess for the compare-exchange, which decides.
+        let mut current = state.load(Ordering::Relaxed);
+        loop {
+            if current & STRONG_MASK != STRONG_ONE {
+                return Err(this);
+            }
+            // A loop rather than one exchange: children may link or unlink (changing
+            // the link bits) at any time without making this handle any less unique.
+            match state.compare_exchange_weak(
+                current,
+                current - STRONG_ONE,
+                // Acquire on success, as for the last drop: the other handles' uses of
+                // the value happen before we take it.
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(now) => current = now,
+            }
+        }
+        let this = ManuallyDrop::new(this);
+        // SAFETY: the strong count is now zero and was ours: nobody else can reach the
+        // value, and it is read exactly once (the handle is not dropped).
+        let value = unsafe { ManuallyDrop::take(&mut (*this.ptr.as_ptr()).value) };
+        // SAFETY: the value was moved out; the strong handles' link goes now.
+        unsafe { Self::release_strong_link(this.ptr) };
+        Ok(value)
+    }
+
+    /// Drops the link that the strong handles hold together, once the last of them has
+    /// gone and the value has been dropped or moved out; frees the allocation unless
+    /// children still link here (then the last of them frees it).
+    ///
+    /// # Safety
+    /// The strong count of `ptr` is zero, the caller was the last strong handle, and
+    /// the value is no longer there.
+    #[inline]
+    unsafe fn release_strong_link(ptr: NonNull<Inner<T>>) {
+        // SAFETY: the header is live: this call still holds the strong handles' link.
+        let state = unsafe { &(*ptr.as_ptr()).header.state };
+        // Acquire (load and exchange): a child's last access to the header is its
+        // Release decrement of the link count; it must happen before the free. The
+        // first load is the common case (no child ever linked): with no link but ours
+        // and no strong handle left, no new link can appear, so no exchange is needed.
+        if state.load(Ordering::Acquire) == LINK_ONE
+            || state.fetch_sub(LINK_ONE, Ordering::AcqRel) == LINK_ONE
+        {
+            // SAFETY: we held the last count; the value is gone (caller's contract).
+            unsafe { release_allocation::<T>(ptr.cast()) };
+        }
+    }
+
+    /// The function a child uses to free this allocation if its link is the last
+    /// count on it.
+    pub(crate) fn release_fn() -> ReleaseFn {
+        release_allocation::<T>
+    }
+
+    #[cold]
+    #[inline(never)]
+    unsafe fn drop_slow(&mut self) {
+        // SAFETY: the caller saw the strong count reach zero from one: the value is
+        // ours alone, and it is dropped exactly once.
+        unsafe { ManuallyDrop::drop(&mut (*self.ptr.as_ptr()).value) };
+        // SAFETY: strong count zero, we were the last handle, the value is dropped.
+        unsafe { Self::release_strong_link(self.ptr) };
+    }
+}
+
+impl<T: Clone> CowShared<T> {
+    /// `&mut T`, copying first if the value is shared: `gst_mini_object_make_writable`
+    /// on a handle.
+    ///
+    /// When this is the only handle, returns the value in place (one atomic load).
+    /// Otherwise clones the value into a new allocation, puts it in this handle and
+    /// releases this handle's reference to the original, which the other holders keep
+    /// unchanged.
+    #[inline]
+    pub fn get_writable(this: &mut Self) -> &mut T {
+        if !Self::is_writable(this) {
+            Self::copy_into(this);
+        }
+        // SAFETY: either `is_writable` saw this as the only handle, or `copy_into` just
+        // made a fresh allocation that only this handle knows.
+        unsafe { this.value_mut_unchecked() }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn copy_into(this: &mut Self) {
+        // Assigning drops the old handle: the reference to the original is released.
+        *this = Self::new(T::clone(this));
+    }
+
+    /// Consumes a handle and returns one that is writable: the same one when it was
+    /// the only handle, a copy otherwise (GStreamer's
+    /// `obj = gst_mini_object_make_writable (obj)`; the caller's reference to a shared
+    /// original is released).
+    ///
+    /// ```
+    /// use mtsafe::CowShared;
+    ///
+    /// let a = CowShared::new(String::from("caps"));
+    /// let keep = a.clone();
+    /// let b = CowShared::make_writable(a);
+    /// assert!(!CowShared::ptr_eq(&b, &keep));
+    /// assert_eq!(CowShared::ref_count(&keep), 1);
+    /// assert!(CowShared::is_writable(&b));
+    /// ```
+    #[inline]
+    #[must_use = "make_writable consumes the handle and returns the writable one"]
+    pub fn make_writable(mut this: Self) -> Self {
+        Self::get_writable(&mut this);
+        this
+    }
+
+    /// The value: moved out when this is the only handle, cloned otherwise.
+    #[inline]
+    pub fn unwrap_or_clone(this: Self) -> T {
+        Self::try_unwrap(this).unwrap_or_else(|shared| T::clone(&shared))
+    }
+}
+
+impl<T> Clone for CowShared<T> {
+    /// Another handle to the same value: one atomic increment.
+    #[inline]
+    fn clone(&self) -> Self {
+        // Relaxed: a new handle is made from this one, which keeps the value alive and
+        // has already seen it initialized; the increment publishes nothing.
+        let old = self.header().state.fetch_add(STRONG_ONE, Ordering::Relaxed);
+        if old & STRONG_MASK > MAX_STRONG {
+            abort();
+        }
+        Self {
+            ptr: self.ptr,
+            _owns: PhantomData,
+        }
+    }
+}
+
+impl<T> Drop for CowShared<T> {
+    #[inline]
+    fn drop(&mut self) {
+        // Release: this handle's uses of the value happen before whoever drops it.
+        if self.header().state.fetch_sub(STRONG_ONE, Ordering::Release) & STRONG_MASK != STRONG_ONE
+        {
+            return;
+        }
+        // Acquire: synchronizes with every other handle's Release decrement (one
+        // release sequence on the state word), so all their uses of the value happen
+        // before it is dropped.
+        let _ = self.header().state.load(Ordering::Acquire);
+        // SAFETY: the strong count went from one to zero with our decrement.
+        unsafe { self.drop_slow() }
+    }
+}
+
+impl<T> Deref for CowShared<T> {
+    type Target = T;
+
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        // SAFETY: the allocation and the value live while this handle does; nobody
+        // holds a `&mut T` while a second handle (this one) exists.
+        unsafe { &(*self.ptr.as_ptr()).value }
+    }
+}
+
+impl<T> AsRef<T> for CowShared<T> {
+    fn as_ref(&self) -> &T {
+        self
+    }
+}
+
+impl<T> Borrow<T> for CowShared<T> {
+    fn borrow(&self) -> &T {
+        self
+    }
+}
+
+impl<T: Default> Default for CowShared<T> {
+    fn default() -> Self {
+        Self::new(T::default())
+    }
+}
+
+impl<T> From<T> for CowShared<T> {
+    fn from(value: T) -> Self {
+        Self::new(value)
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for CowShared<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: fmt::Display> fmt::Display for CowShared<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
+impl<T> fmt::Pointer for CowShared<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Pointer::fmt(&Self::as_ptr(self), f)
+    }
+}
+
+impl<T: PartialEq> PartialEq for CowShared<T> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: Eq> Eq for CowShared<T> {}
+
+impl<T: PartialOrd> PartialOrd for CowShared<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        (**self).partial_cmp(&**other)
+    }
+}
+
+impl<T: Ord> Ord for CowShared<T> {
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        (**self).cmp(&**other)
+    }
+}
+
+impl<T: Hash> Hash for CowShared<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (**self).hash(state)
+    }
+}
+
+// `CowShared` never pins or moves the value out from under a handle.
+impl<T> Unpin for CowShared<T> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem;
+
+    #[test]
+    fn layout_constants_partition_the_word() {
+        assert_eq!(STRONG_MASK & LINK_ONE, 0);
+        assert_eq!(STRONG_MASK | (usize::MAX << LINK_SHIFT), usize::MAX);
+        const { assert!(MAX_STRONG < STRONG_MASK) };
+        const { assert!(MAX_LINKS < usize::MAX >> LINK_SHIFT) };
+        assert_eq!(mem::size_of::<CowShared<u64>>(), mem::size_of::<usize>());
+        assert_eq!(
+            mem::size_of::<Option<CowShared<u64>>>(),
+            mem::size_of::<usize>()
+        );
+    }
+
+    #[test]
+    fn fresh_state_is_one_strong_one_link() {
+        let a = CowShared::new(5u8);
+        assert_eq!(
+            a.header().state.load(Ordering::Relaxed),
+            STRONG_ONE | LINK_ONE
+        );
+        let b = a.clone();
+        assert_eq!(
+            a.header().state.load(Ordering::Relaxed),
+            (2 * STRONG_ONE) | LINK_ONE
+        );
+        drop(b);
+    }
+}

@@ -1,0 +1,56 @@
+//! GStreamer's multithreading-safety patterns, made to hold by construction.
+//!
+//! GStreamer checks its threading rules at run time and prints a critical when code
+//! breaks them: writing a buffer that someone else still holds, giving a structure a
+//! second parent, walking a children list that changed underneath. mtsafe carries the
+//! same patterns into Rust so that the rules hold by construction (types, borrows,
+//! ownership), with every atomic model-checked under [loom] and every test run under
+//! Miri.
+//!
+//! # The pattern map
+//!
+//! | GStreamer / GLib                                                       | mtsafe             | what it guarantees |
+//! |------------------------------------------------------------------------|--------------------|--------------------|
+//! | `GstMiniObject` ref/unref, `gst_mini_object_is_writable`, `make_writable` | [`CowShared<T>`]  | a shared immutable value; [`CowShared::get_writable`] copies only when shared, never otherwise |
+//! | `GstStructure.parent_refcount`, `GstMiniObject` parents (memory in a buffer) | [`ParentLink`] | a child knows the live refcount of the one parent that holds it; a second parent is refused; a link never dangles |
+//! | `GstBuffer` of `GstMemory` blocks                                      | [`buffer`]         | two-level copy-on-write: copying a buffer shares its blocks, writing a block copies that block only |
+//!
+//! More of the map (cookie-versioned lists and their resync iterator, floating
+//! references, object locks, the object hierarchy, lock-free property snapshots) is
+//! being built; the README tracks it.
+//!
+//! # Quick start
+//!
+//! ```
+//! use mtsafe::CowShared;
+//! use std::thread;
+//!
+//! let mut config = CowShared::new(vec![48_000u32, 2]);
+//! let reader = config.clone();
+//! let t = thread::spawn(move || reader.iter().sum::<u32>()); // reads, never copies
+//! CowShared::get_writable(&mut config)[1] = 6;                // shared: copies first
+//! assert_eq!(t.join().unwrap(), 48_002);
+//! assert_eq!(*config, [48_000, 6]);
+//! ```
+//!
+//! # Model checking your own code with loom
+//!
+//! mtsafe switches to loom's atomics, cells, `Arc` and `Mutex` under the plain
+//! `--cfg loom` (`RUSTFLAGS="--cfg loom"`), not under a feature of its own. A crate that
+//! model-checks its own code with loom therefore gets mtsafe's primitives on loom's
+//! atomics too, and loom explores mtsafe's interleavings together with the caller's.
+//! Outside a `loom::model` closure such a build panics, as any loom build does.
+//!
+//! [loom]: https://docs.rs/loom
+
+#![deny(unsafe_op_in_unsafe_fn, missing_docs)]
+#![warn(unreachable_pub, missing_debug_implementations, rust_2018_idioms)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+pub mod buffer;
+mod cow;
+mod parent_link;
+mod sync;
+
+pub use cow::CowShared;
+pub use parent_link::{LinkError, ParentLink, ParentRef};

@@ -1,0 +1,362 @@
+//! [`ParentLink`]: a child tied to the atomic refcount of the one [`CowShared`] parent
+//! that holds it, as `GstStructure.parent_refcount` ties a structure to its caps and a
+//! `GstMemory` knows the buffer it sits in.
+//!
+//! # Why a link keeps the parent's header
+//!
+//! A child reads its parent's count whenever it is asked whether it is writable, from
+//! any thread, while the parent may be cloned, dropped, or have its value moved out
+//! (`try_unwrap`). GStreamer makes this safe by convention: the parent removes itself
+//! from its children before it goes. Here it is safe by construction: a link adds one
+//! to the parent's *link count* (the high bits of its state word, see
+//! [`CowShared`]'s module docs), and the parent's allocation is freed only when both
+//! its strong count and its link count are zero. The link keeps the header, not the
+//! value, alive: a parent whose handles are all gone reads as strong count zero, which
+//! a child treats as having no parent.
+//!
+//! A link is set through `&self` (two threads racing to link one child: exactly one
+//! wins) and removed only through `&mut self`, so no reader can be between loading the
+//! parent pointer and reading through it when the link count it relies on is dropped.
+//!
+//! # Orderings
+//!
+//! - `link` increments the parent's link count (`Relaxed`, like a clone: the caller's
+//!   handle keeps the parent alive) *before* it publishes the pointer with a `Release`
+//!   compare-exchange, so anyone who sees the pointer sees a header that is kept
+//!   allocated for them.
+//! - Readers load the pointer with `Acquire` (pairs with that `Release`) and the
+//!   parent's state with `Acquire` (a parent count of one must make the other parent
+//!   holders' accesses happen before the writes the answer allows, as in
+//!   [`CowShared::is_writable`]).
+//! - Unlinking decrements with `AcqRel`: `Release` so this link's reads of the header
+//!   happen before its free; `Acquire` in case this was the last count and we free it.
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::ptr::{self, NonNull};
+
+use crate::cow::{Header, ReleaseFn, LINK_ONE, LINK_SHIFT, MAX_LINKS, STRONG_MASK};
+use crate::sync::{AtomicPtr, Ordering};
+use crate::CowShared;
+
+/// A borrowed [`CowShared`] that children can be linked to.
+///
+/// Made from `&CowShared<P>` (`From`), or by [`CowShared::get_writable_as_parent`]
+/// together with a `&mut P`, for a parent that links children while it is being
+/// written. The borrow keeps the parent alive for as long as the token exists.
+#[derive(Clone, Copy)]
+pub struct ParentRef<'a> {
+    header: NonNull<Header>,
+    release: ReleaseFn,
+    _parent: PhantomData<&'a Header>,
+}
+
+impl fmt::Debug for ParentRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ParentRef")
+            .field("parent", &self.header)
+            .finish()
+    }
+}
+
+impl<'a, P> From<&'a CowShared<P>> for ParentRef<'a> {
+    fn from(parent: &'a CowShared<P>) -> Self {
+        Self {
+            header: parent.header_ptr(),
+            release: CowShared::<P>::release_fn(),
+            _parent: PhantomData,
+        }
+    }
+}
+
+impl ParentRef<'_> {
+    fn header(&self) -> &Header {
+        // SAFETY: the token borrows a live handle to the parent for its lifetime.
+        unsafe { self.header.as_ref() }
+    }
+
+    /// The parent's handle count, as [`CowShared::ref_count`].
+    pub fn ref_count(&self) -> usize {
+        // Relaxed: a number for reporting only.
+        self.header().state.load(Ordering::Relaxed) & STRONG_MASK
+    }
+}
+
+impl<P: Clone> CowShared<P> {
+    /// [`get_writable`](CowShared::get_writable), together with a token that links
+    /// children to this (now unique) value while its `&mut P` is in use.
+    ///
+    /// ```
+    /// use mtsafe::{CowShared, ParentLink};
+    ///
+    /// #[derive(Clone, Default)]
+    /// struct Caps { structures: Vec<CowShared<Structure>> }
+    /// #[derive(Clone, Default)]
+    /// struct Structure { link: ParentLink, name: String }
+    ///
+    /// let mut caps = CowShared::new(Caps::default());
+    /// let s = CowShared::new(Structure { name: "audio/x-raw".into(), ..Default::default() });
+    /// let (writable, parent) = CowShared::get_writable_as_parent(&mut caps);
+    /// s.link.link(parent).unwrap();
+    /// writable.structures.push(s);
+    ///
+    /// let child = &caps.structures[0];
+    /// assert!(child.link.parent_is_writable());
+    /// let other = caps.clone(); // the parent is shared now
+    /// assert!(!child.link.parent_is_writable());
+    /// drop(other); // evaluated live: writable again
+    /// assert!(child.link.parent_is_writable());
+    /// ```
+    pub fn get_writable_as_parent(this: &mut Self) -> (&mut P, ParentRef<'_>) {
+        CowShared::get_writable(this);
+        let parent = ParentRef {
+            header: this.header_ptr(),
+            release: CowShared::<P>::release_fn(),
+            _parent: PhantomData,
+        };
+        let value = CowShared::get_mut(this).unwrap_or_else(|| unreachable!("just made writable"));
+        (value, parent)
+    }
+}
+
+/// Why a [`ParentLink::link`] was refused. Either way the child is unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LinkError {
+    /// The child already has a parent (GStreamer's "has a parent refcount already"
+    /// critical); unlink it first.
+    AlreadyLinked,
+    /// The parent has as many linked children as its state word can count.
+    TooManyLinks,
+}
+
+impl fmt::Display for LinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::AlreadyLinked => "the child already has a parent",
+            Self::TooManyLinks => "the parent has too many linked children",
+        })
+    }
+}
+
+impl std::error::Error for LinkError {}
+
+/// The link from a child to the one [`CowShared`] parent that holds it:
+/// `GstStructure.parent_refcount` and `GstMiniObject`'s parent, as a field.
+///
+/// Put a `ParentLink` in the child type. The parent links each child it takes in
+/// ([`link`](Self::link)) and unlinks it when it lets go of it
+/// ([`unlink`](Self::unlink)); in between the child can tell, from its own side,
+/// whether writing it in place would be visible to anyone else: it is writable in
+/// place when its own count is one *and* its parent is writable, evaluated live
+/// ([`parent_is_writable`](Self::parent_is_writable)).
+///
+/// ```
+/// use mtsafe::{CowShared, LinkError, ParentLink};
+///
+/// let parent = CowShared::new("caps");
+/// let other = CowShared::new("other caps");
+/// let link = ParentLink::new();
+///
+/// link.link(&parent).unwrap();
+/// assert!(link.is_linked_to(&parent));
+/// // A second parent is refused and the link is unchanged.
+/// assert_eq!(link.link(&other), Err(LinkError::AlreadyLinked));
+/// assert!(link.is_linked_to(&parent));
+///
+/// assert!(link.parent_is_writable());
+/// let shared = parent.clone();
+/// assert!(!link.parent_is_writable());
+/// drop(shared);
+/// assert!(link.parent_is_writable());
+/// ```
+///
+/// What it guarantees:
+/// - At most one parent. [`link`](Self::link) takes `&self` and is atomic: of two
+///   threads linking one child, exactly one wins, the other gets
+///   [`LinkError::AlreadyLinked`].
+/// - Never dangling: a link keeps its parent's count allocated (not its value), so a
+///   parent dropped or unwrapped while children still link to it is never read after
+///   it is freed. Such a parent reads as gone, and the child as having no parent.
+/// - Cloning a child's link gives an unlinked one: a copy has no parent, as
+///   `gst_structure_copy` gives.
+///
+/// What it leaves to the parent type: unlinking requires `&mut`, so a parent unlinks a
+/// child it holds alone (the usual case) when the child leaves it; a child that the
+/// parent shares with another holder (after a shallow copy of the parent, say) keeps
+/// its link until its last holder relinks or drops it. Its own count is above one
+/// meanwhile, so it is not writable in place in any case. The
+/// [`buffer`](crate::buffer) module is a parent type that follows these rules.
+pub struct ParentLink {
+    /// The parent's header, or null. Set by `link` (compare-exchange from null),
+    /// cleared only through `&mut self`.
+    parent: AtomicPtr<Header>,
+    /// How to free the parent's allocation if this link turns out to be its last
+    /// count. Written by the winner of `link`, read only through `&mut self`.
+    release: AtomicPtr<()>,
+}
+
+// `ParentLink` holds only atomics and is Send + Sync by construction; pinned here so a
+// change of fields cannot silently remove it.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<ParentLink>();
+};
+
+impl ParentLink {
+    /// A link with no parent.
+    pub fn new() -> Self {
+        Self {
+            parent: AtomicPtr::new(ptr::null_mut()),
+            release: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    /// Links to `parent`, unless a parent is linked already.
+    ///
+    /// On `Err` nothing changed: the child keeps its link (or lack of one) and the
+    /// parent's count is as it was.
+    pub fn link<'a>(&self, parent: impl Into<ParentRef<'a>>) -> Result<(), LinkError> {
+        let parent = parent.into();
+        // Relaxed: an early out only; the compare-exchange below decides.
+        if !self.parent.load(Ordering::Relaxed).is_null() {
+            return Err(LinkError::AlreadyLinked);
+        }
+        let state = &parent.header().state;
+        // Count the link before anyone can see it, so the header stays allocated for
+        // every reader of the pointer. Relaxed: the caller's borrow of a live handle
+        // keeps the header alive now; the increment itself publishes nothing.
+        let old = state.fetch_add(LINK_ONE, Ordering::Relaxed);
+        if old >> LINK_SHIFT > MAX_LINKS {
+            // Relaxed: not the last count (the parent's strong handles hold one).
+            state.fetch_sub(LINK_ONE, Ordering::Relaxed);
+            return Err(LinkError::TooManyLinks);
+        }
+        match self.parent.compare_exchange(
+            ptr::null_mut(),
+            parent.header.as_ptr(),
+            // Release: publishes the pointer after the link count that keeps it valid;
+            // readers pair with Acquire. Relaxed on failure: we only undo our own work.
+            Ordering::Release,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => {
+                // Relaxed: read back only through `&mut self`, which happens after this
+                // call by whatever handed out the exclusive borrow.
+                self.release
+                    .store(parent.release as *mut (), Ordering::Relaxed);
+                Ok(())
+            }
+            Err(_) => {
+                // Relaxed: not the last count (the parent's strong handles hold one,
+                // kept alive by the borrow), and nothing was published.
+                state.fetch_sub(LINK_ONE, Ordering::Relaxed);
+                Err(LinkError::AlreadyLinked)
+            }
+        }
+    }
+
+    /// Removes the link, if any; returns whether there was one. Unlinking an unlinked
+    /// child is a no-op.
+    ///
+    /// Takes `&mut self`: no reader can be looking at the parent while its count is
+    /// released, which may free a parent whose handles are already gone.
+    pub fn unlink(&mut self) -> bool {
+        // Relaxed: `&mut self` excludes every concurrent access to these fields.
+        let header = self.parent.swap(ptr::null_mut(), Ordering::Relaxed);
+        let Some(header) = NonNull::new(header) else {
+            return false;
+        };
+        let release = self.release.swap(ptr::null_mut(), Ordering::Relaxed);
+        // SAFETY: `release` was stored by the `link` that stored `header` (both are only
+        // written together, by the winner of the compare-exchange), and it is a
+        // `ReleaseFn` cast to a data pointer; casting it back is the inverse cast.
+        let release = unsafe { core::mem::transmute::<*mut (), ReleaseFn>(release) };
+        // SAFETY: our link count keeps the header allocated until this decrement.
+        let state = unsafe { &header.as_ref().state };
+        // AcqRel: Release so our reads of the header happen before whoever frees it;
+        // Acquire in case we free it, to see the parent's last writes (its drop).
+        if state.fetch_sub(LINK_ONE, Ordering::AcqRel) == LINK_ONE {
+            // Only our link was left: no strong handle, and the strong handles' link is
+            // gone, so the parent's value was already dropped or moved out.
+            // SAFETY: we held the last count on an allocation of the type `release`
+            // was made for, whose value is gone.
+            unsafe { release(header) };
+        }
+        true
+    }
+
+    /// Whether a parent is linked (it may since have been dropped; see
+    /// [`parent_ref_count`](Self::parent_ref_count)).
+    pub fn is_linked(&self) -> bool {
+        // Relaxed: a yes/no about the pointer; nothing is read through it.
+        !self.parent.load(Ordering::Relaxed).is_null()
+    }
+
+    /// Whether `parent` is the linked parent.
+    pub fn is_linked_to<'a>(&self, parent: impl Into<ParentRef<'a>>) -> bool {
+        // Relaxed: compares addresses only. No false match: a linked header stays
+        // allocated, so its address cannot be reused by another parent meanwhile.
+        self.parent.load(Ordering::Relaxed) == parent.into().header.as_ptr()
+    }
+
+    /// The parent's handle count: `None` with no parent, `Some(0)` when the linked
+    /// parent's handles are all gone.
+    pub fn parent_ref_count(&self) -> Option<usize> {
+        // Relaxed: a number for reporting only.
+        self.parent_state(Ordering::Relaxed)
+            .map(|s| s & STRONG_MASK)
+    }
+
+    /// `true` when there is no parent, or the one parent is writable (one handle) or
+    /// gone: the parent half of GStreamer's writability rule for a child. A child is
+    /// writable in place when this holds and its own count is one.
+    ///
+    /// Evaluated live: `false` while the parent is shared, `true` again as soon as the
+    /// other handles to the parent are dropped.
+    pub fn parent_is_writable(&self) -> bool {
+        // Acquire: a parent count of one must make the other parent holders' accesses
+        // (released by their drops) happen before any write this answer allows.
+        match self.parent_state(Ordering::Acquire) {
+            None => true,
+            Some(state) => state & STRONG_MASK <= 1,
+        }
+    }
+
+    fn parent_state(&self, order: Ordering) -> Option<usize> {
+        // Acquire: pairs with the Release in `link`, so the header behind the pointer
+        // is seen initialized and counted.
+        let header = NonNull::new(self.parent.load(Ordering::Acquire))?;
+        // SAFETY: our link count keeps the header allocated, and it cannot be released
+        // while we are borrowed shared (`unlink` needs `&mut self`).
+        Some(unsafe { header.as_ref() }.state.load(order))
+    }
+}
+
+impl Default for ParentLink {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clone for ParentLink {
+    /// A copy of a child has no parent.
+    fn clone(&self) -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for ParentLink {
+    fn drop(&mut self) {
+        self.unlink();
+    }
+}
+
+impl fmt::Debug for ParentLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.parent_ref_count() {
+            None => f.write_str("ParentLink(none)"),
+            Some(count) => write!(f, "ParentLink(parent with {count} handles)"),
+        }
+    }
+}
