@@ -48,6 +48,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod buffer;
+mod cookie_list;
 mod cow;
 mod parent_link;
 mod sync;

@@ -1,0 +1,1 @@
+//! CookieList: being written.
