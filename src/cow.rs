@@ -1,27 +1,26 @@
 //! [`CowShared<T>`]: a refcounted shared value with copy-on-write, GStreamer's
 //! `GstMiniObject` refcount and `make_writable` as a Rust handle.
 //!
-//! # The state word
+//! # The header
 //!
-//! Each allocation starts with one `AtomicUsize`, the *state*, that packs two counts:
+//! Each allocation starts with two counts, then the value:
 //!
-//! | bits                         | meaning                                                         |
-//! |------------------------------|-----------------------------------------------------------------|
-//! | `0 .. LINK_SHIFT`            | strong count: live `CowShared` handles                          |
-//! | `LINK_SHIFT .. usize::BITS`  | link count: one per [`ParentLink`] that names this value as its parent, plus one held collectively by the strong handles while the strong count is non-zero |
+//! | word     | counts                                                                |
+//! |----------|-----------------------------------------------------------------------|
+//! | `strong` | live `CowShared` handles                                              |
+//! | `links`  | [`ParentLink`]s that name this value as their parent, plus one held collectively by the strong handles while `strong > 0` |
 //!
-//! `LINK_SHIFT` is three quarters of the word (48 bits of strong count on 64-bit
-//! targets, 24 on 32-bit ones). Some patterns, with `S` strong and `L` links:
-//!
-//! | state                    | meaning                                                         |
-//! |--------------------------|-----------------------------------------------------------------|
-//! | `1 \| 1 << LINK_SHIFT`   | a fresh value: one handle, no child linked                     |
-//! | `S \| (1 + L) << LINK_SHIFT` | `S > 0` handles, `L` children linked                        |
-//! | `0 \| L << LINK_SHIFT`   | the value is dropped; `L > 0` children still link here, and the allocation (the header only, not the value) stays until the last of them unlinks |
+//! | `strong` | `links` | meaning                                                       |
+//! |----------|---------|---------------------------------------------------------------|
+//! | 1        | 1       | a fresh value: one handle, no child linked                    |
+//! | `S > 0`  | `1 + L` | `S` handles, `L` children linked                              |
+//! | 0        | `L > 0` | the value is dropped or moved out; `L` children still link here, and the allocation (the header; the value is gone) stays until the last of them unlinks |
 //!
 //! The link count is what lets a child read its parent's count without ever reading
-//! freed memory: it keeps the *header* allocated, never the value, so a child cannot
-//! keep its parent alive and there is no weak count on the clone/drop path.
+//! freed memory, and it keeps the allocation, never the value, so a child cannot keep
+//! its parent alive. It is not a weak count: nothing upgrades through it, `clone` and
+//! `drop` never touch it (they compile to the same `lock inc` / `lock dec` as
+//! triomphe's `Arc`), and only the last drop reads it, once.
 //!
 //! # Orderings
 //!
@@ -31,8 +30,11 @@
 //! - `drop` decrements with `Release`, so each handle's last use of the value happens
 //!   before the decrement; the handle that takes the strong count to zero then loads
 //!   with `Acquire`, which synchronizes with all those releases (they form one release
-//!   sequence on the state word) before it drops the value. An `Acquire` load rather
-//!   than a fence, so ThreadSanitizer and loom both understand it.
+//!   sequence on `strong`) before it drops the value. An `Acquire` load rather than a
+//!   fence, so ThreadSanitizer and loom both understand it.
+//! - A link is only added through a borrowed strong handle, so the handle's
+//!   `Release` drop orders the link's increment before the last handle's `Acquire`,
+//!   which therefore sees every link when it decides whether it may free.
 //! - Writability (`is_writable`, `get_mut`, `get_writable`) loads with `Acquire`: a
 //!   count of one proves the other handles are gone, and the `Acquire` makes their
 //!   reads of the value happen before the write that follows.
@@ -48,27 +50,22 @@ use core::mem::ManuallyDrop;
 use core::ops::Deref;
 use core::ptr::NonNull;
 
-use crate::sync::{abort, AtomicUsize, Ordering};
+use crate::sync::{abort, AllocTrack, AtomicUsize, Ordering};
 
-/// Where the link count starts in the state word.
-pub(crate) const LINK_SHIFT: u32 = usize::BITS / 4 * 3;
-/// One strong handle.
-pub(crate) const STRONG_ONE: usize = 1;
-/// The strong-count bits of the state word.
-pub(crate) const STRONG_MASK: usize = (1 << LINK_SHIFT) - 1;
-/// One link.
-pub(crate) const LINK_ONE: usize = 1 << LINK_SHIFT;
-/// Past this many handles `clone` aborts. Half the field, so that the threads racing
-/// past the check before the abort cannot carry into the link bits.
-const MAX_STRONG: usize = STRONG_MASK >> 1;
-/// Past this many links `link` is refused; half the field, for the same reason.
-pub(crate) const MAX_LINKS: usize = (usize::MAX >> LINK_SHIFT) >> 1;
+/// Past this many handles `clone` aborts: half the range, so that the threads racing
+/// past the check before the abort cannot wrap the count.
+const MAX_STRONG: usize = isize::MAX as usize;
+/// Past this many links `link` is refused, for the same reason.
+pub(crate) const MAX_LINKS: usize = isize::MAX as usize;
 
-/// The part of every allocation that a child may read: the state word.
+/// The part of every allocation that a child may read: the two counts.
 #[derive(Debug)]
 #[repr(C)]
 pub(crate) struct Header {
-    pub(crate) state: AtomicUsize,
+    pub(crate) strong: AtomicUsize,
+    pub(crate) links: AtomicUsize,
+    /// Zero-sized; under loom a leaked or twice-freed allocation fails the model.
+    _track: AllocTrack,
 }
 
 /// The allocation: the header first (so a `*Header` is a `*Inner<T>`), then the value.
@@ -123,9 +120,10 @@ unsafe fn release_allocation<T>(header: NonNull<Header>) {
 /// All operations are associated functions (`CowShared::ref_count(&h)`, not
 /// `h.ref_count()`), like `Arc`'s, so they never shadow the methods of `T`.
 ///
-/// Unlike `Arc` there is no weak count. The allocation is one state word and the
-/// value; children that record this value as their parent through
-/// [`ParentLink`](crate::ParentLink) are counted in the same word.
+/// Unlike `Arc` there is no weak count: nothing can upgrade to a handle. The header
+/// holds the handle count and a count of the children that record this value as
+/// their parent through [`ParentLink`](crate::ParentLink); `clone` and `drop` touch
+/// only the first.
 ///
 /// # Thread safety
 ///
@@ -160,8 +158,8 @@ unsafe fn release_allocation<T>(header: NonNull<Header>) {
 ///
 /// # Overflow
 ///
-/// Like `Arc`, cloning past `usize::MAX / 2` handles (`2^47` on 64-bit targets, `2^23`
-/// on 32-bit ones) aborts the process rather than wrap the count.
+/// Like `Arc`, cloning past `isize::MAX` handles aborts the process rather than wrap
+/// the count.
 pub struct CowShared<T> {
     ptr: NonNull<Inner<T>>,
     /// This handle owns a share of an `Inner<T>` (and may drop the `T`).
@@ -181,8 +179,10 @@ impl<T> CowShared<T> {
     pub fn new(value: T) -> Self {
         let inner = Box::new(Inner {
             header: Header {
-                // One strong handle, and the link that the strong handles hold together.
-                state: AtomicUsize::new(STRONG_ONE | LINK_ONE),
+                strong: AtomicUsize::new(1),
+                // The link that the strong handles hold together.
+                links: AtomicUsize::new(1),
+                _track: AllocTrack::new(),
             },
             value: ManuallyDrop::new(value),
         });
@@ -222,7 +222,7 @@ impl<T> CowShared<T> {
     #[inline]
     pub fn ref_count(this: &Self) -> usize {
         // Relaxed: a number for reporting; nothing is read on the strength of it.
-        this.header().state.load(Ordering::Relaxed) & STRONG_MASK
+        this.header().strong.load(Ordering::Relaxed)
     }
 
     /// Whether this handle is the only one, so that writing in place is invisible to
@@ -235,7 +235,7 @@ impl<T> CowShared<T> {
     pub fn is_writable(this: &Self) -> bool {
         // Acquire: pairs with the Release decrement of every handle dropped before,
         // so their reads of the value happen before any write this answer permits.
-        this.header().state.load(Ordering::Acquire) & STRONG_MASK == STRONG_ONE
+        this.header().strong.load(Ordering::Acquire) == 1
     }
 
     /// Whether two handles share one allocation.
@@ -266,26 +266,15 @@ impl<T> CowShared<T> {
     /// Takes the value out when this is the only handle; gives the handle back
     /// otherwise.
     pub fn try_unwrap(this: Self) -> Result<T, Self> {
-        let state = &this.header().state;
-        // Relaxed: only a first guess for the compare-exchange, which decides.
-        let mut current = state.load(Ordering::Relaxed);
-        loop {
-            if current & STRONG_MASK != STRONG_ONE {
-                return Err(this);
-            }
-            // A loop rather than one exchange: children may link or unlink (changing
-            // the link bits) at any time without making this handle any less unique.
-            match state.compare_exchange_weak(
-                current,
-                current - STRONG_ONE,
-                // Acquire on success, as for the last drop: the other handles' uses of
-                // the value happen before we take it.
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(now) => current = now,
-            }
+        if this
+            .header()
+            .strong
+            // Acquire on success, as for the last drop: the other handles' uses of the
+            // value happen before we take it. Relaxed on failure: nothing is taken.
+            .compare_exchange(1, 0, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return Err(this);
         }
         let this = ManuallyDrop::new(this);
         // SAFETY: the strong count is now zero and was ours: nobody else can reach the
@@ -306,14 +295,12 @@ impl<T> CowShared<T> {
     #[inline]
     unsafe fn release_strong_link(ptr: NonNull<Inner<T>>) {
         // SAFETY: the header is live: this call still holds the strong handles' link.
-        let state = unsafe { &(*ptr.as_ptr()).header.state };
+        let links = unsafe { &(*ptr.as_ptr()).header.links };
         // Acquire (load and exchange): a child's last access to the header is its
         // Release decrement of the link count; it must happen before the free. The
         // first load is the common case (no child ever linked): with no link but ours
         // and no strong handle left, no new link can appear, so no exchange is needed.
-        if state.load(Ordering::Acquire) == LINK_ONE
-            || state.fetch_sub(LINK_ONE, Ordering::AcqRel) == LINK_ONE
-        {
+        if links.load(Ordering::Acquire) == 1 || links.fetch_sub(1, Ordering::AcqRel) == 1 {
             // SAFETY: we held the last count; the value is gone (caller's contract).
             unsafe { release_allocation::<T>(ptr.cast()) };
         }
@@ -325,14 +312,22 @@ impl<T> CowShared<T> {
         release_allocation::<T>
     }
 
+    /// Drops the value and lets go of the allocation, after the last handle went.
+    ///
+    /// Takes the pointer by value, not `&mut self`: taking the handle's address would
+    /// make the caller spill it to the stack between the two locked instructions of a
+    /// clone/drop pair, and the locked decrement would wait for that store.
+    ///
+    /// # Safety
+    /// The caller's decrement took the strong count from one to zero.
     #[cold]
     #[inline(never)]
-    unsafe fn drop_slow(&mut self) {
-        // SAFETY: the caller saw the strong count reach zero from one: the value is
-        // ours alone, and it is dropped exactly once.
-        unsafe { ManuallyDrop::drop(&mut (*self.ptr.as_ptr()).value) };
+    unsafe fn drop_slow(ptr: NonNull<Inner<T>>) {
+        // SAFETY: the strong count went to zero with the caller's decrement: the value
+        // is ours alone, and it is dropped exactly once.
+        unsafe { ManuallyDrop::drop(&mut (*ptr.as_ptr()).value) };
         // SAFETY: strong count zero, we were the last handle, the value is dropped.
-        unsafe { Self::release_strong_link(self.ptr) };
+        unsafe { Self::release_strong_link(ptr) };
     }
 }
 
@@ -396,8 +391,8 @@ impl<T> Clone for CowShared<T> {
     fn clone(&self) -> Self {
         // Relaxed: a new handle is made from this one, which keeps the value alive and
         // has already seen it initialized; the increment publishes nothing.
-        let old = self.header().state.fetch_add(STRONG_ONE, Ordering::Relaxed);
-        if old & STRONG_MASK > MAX_STRONG {
+        let old = self.header().strong.fetch_add(1, Ordering::Relaxed);
+        if old > MAX_STRONG {
             abort();
         }
         Self {
@@ -411,16 +406,15 @@ impl<T> Drop for CowShared<T> {
     #[inline]
     fn drop(&mut self) {
         // Release: this handle's uses of the value happen before whoever drops it.
-        if self.header().state.fetch_sub(STRONG_ONE, Ordering::Release) & STRONG_MASK != STRONG_ONE
-        {
+        if self.header().strong.fetch_sub(1, Ordering::Release) != 1 {
             return;
         }
         // Acquire: synchronizes with every other handle's Release decrement (one
-        // release sequence on the state word), so all their uses of the value happen
+        // release sequence on `strong`), so all their uses of the value happen
         // before it is dropped.
-        let _ = self.header().state.load(Ordering::Acquire);
+        let _ = self.header().strong.load(Ordering::Acquire);
         // SAFETY: the strong count went from one to zero with our decrement.
-        unsafe { self.drop_slow() }
+        unsafe { Self::drop_slow(self.ptr) }
     }
 }
 
@@ -512,30 +506,51 @@ mod tests {
     use core::mem;
 
     #[test]
-    fn layout_constants_partition_the_word() {
-        assert_eq!(STRONG_MASK & LINK_ONE, 0);
-        assert_eq!(STRONG_MASK | (usize::MAX << LINK_SHIFT), usize::MAX);
-        const { assert!(MAX_STRONG < STRONG_MASK) };
-        const { assert!(MAX_LINKS < usize::MAX >> LINK_SHIFT) };
+    fn a_handle_is_one_pointer_and_a_fresh_value_counts_one_of_each() {
         assert_eq!(mem::size_of::<CowShared<u64>>(), mem::size_of::<usize>());
         assert_eq!(
             mem::size_of::<Option<CowShared<u64>>>(),
             mem::size_of::<usize>()
         );
+        let a = CowShared::new(5u8);
+        let counts = |a: &CowShared<u8>| {
+            let h = a.header();
+            (
+                h.strong.load(Ordering::Relaxed),
+                h.links.load(Ordering::Relaxed),
+            )
+        };
+        assert_eq!(counts(&a), (1, 1));
+        let b = a.clone();
+        assert_eq!(counts(&a), (2, 1));
+        drop(b);
+        assert_eq!(counts(&a), (1, 1));
     }
 
     #[test]
-    fn fresh_state_is_one_strong_one_link() {
-        let a = CowShared::new(5u8);
-        assert_eq!(
-            a.header().state.load(Ordering::Relaxed),
-            STRONG_ONE | LINK_ONE
-        );
-        let b = a.clone();
-        assert_eq!(
-            a.header().state.load(Ordering::Relaxed),
-            (2 * STRONG_ONE) | LINK_ONE
-        );
-        drop(b);
+    #[cfg(unix)]
+    #[cfg_attr(miri, ignore = "spawns a process")]
+    fn clone_past_the_maximum_count_aborts() {
+        use std::os::unix::process::ExitStatusExt;
+        const CHILD: &str = "MTSAFE_TEST_OVERFLOW_CHILD";
+        if std::env::var_os(CHILD).is_some() {
+            let a = CowShared::new(0u8);
+            // One below the limit still clones...
+            a.header().strong.store(MAX_STRONG, Ordering::Relaxed);
+            mem::forget(a.clone());
+            eprintln!("clone at the limit survived");
+            // ...and past it the process aborts.
+            mem::forget(a.clone());
+            std::process::exit(0);
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "cow::tests::clone_past_the_maximum_count_aborts"])
+            .args(["--nocapture", "--test-threads=1"])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("clone at the limit survived"), "{stderr}");
+        assert_eq!(out.status.signal(), Some(6), "expected SIGABRT: {out:?}");
     }
 }

@@ -8,7 +8,7 @@
 //! any thread, while the parent may be cloned, dropped, or have its value moved out
 //! (`try_unwrap`). GStreamer makes this safe by convention: the parent removes itself
 //! from its children before it goes. Here it is safe by construction: a link adds one
-//! to the parent's *link count* (the high bits of its state word, see
+//! to the parent's *link count* (the second word of its header, see
 //! [`CowShared`]'s module docs), and the parent's allocation is freed only when both
 //! its strong count and its link count are zero. The link keeps the header, not the
 //! value, alive: a parent whose handles are all gone reads as strong count zero, which
@@ -25,7 +25,7 @@
 //!   compare-exchange, so anyone who sees the pointer sees a header that is kept
 //!   allocated for them.
 //! - Readers load the pointer with `Acquire` (pairs with that `Release`) and the
-//!   parent's state with `Acquire` (a parent count of one must make the other parent
+//!   parent's strong count with `Acquire` (a parent count of one must make the other parent
 //!   holders' accesses happen before the writes the answer allows, as in
 //!   [`CowShared::is_writable`]).
 //! - Unlinking decrements with `AcqRel`: `Release` so this link's reads of the header
@@ -35,7 +35,7 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 
-use crate::cow::{Header, ReleaseFn, LINK_ONE, LINK_SHIFT, MAX_LINKS, STRONG_MASK};
+use crate::cow::{Header, ReleaseFn, MAX_LINKS};
 use crate::sync::{AtomicPtr, Ordering};
 use crate::CowShared;
 
@@ -78,7 +78,7 @@ impl ParentRef<'_> {
     /// The parent's handle count, as [`CowShared::ref_count`].
     pub fn ref_count(&self) -> usize {
         // Relaxed: a number for reporting only.
-        self.header().state.load(Ordering::Relaxed) & STRONG_MASK
+        self.header().strong.load(Ordering::Relaxed)
     }
 }
 
@@ -126,7 +126,8 @@ pub enum LinkError {
     /// The child already has a parent (GStreamer's "has a parent refcount already"
     /// critical); unlink it first.
     AlreadyLinked,
-    /// The parent has as many linked children as its state word can count.
+    /// The parent has as many linked children as its link count can hold
+    /// (`isize::MAX`).
     TooManyLinks,
 }
 
@@ -222,14 +223,14 @@ impl ParentLink {
         if !self.parent.load(Ordering::Relaxed).is_null() {
             return Err(LinkError::AlreadyLinked);
         }
-        let state = &parent.header().state;
+        let links = &parent.header().links;
         // Count the link before anyone can see it, so the header stays allocated for
         // every reader of the pointer. Relaxed: the caller's borrow of a live handle
         // keeps the header alive now; the increment itself publishes nothing.
-        let old = state.fetch_add(LINK_ONE, Ordering::Relaxed);
-        if old >> LINK_SHIFT > MAX_LINKS {
+        let old = links.fetch_add(1, Ordering::Relaxed);
+        if old > MAX_LINKS {
             // Relaxed: not the last count (the parent's strong handles hold one).
-            state.fetch_sub(LINK_ONE, Ordering::Relaxed);
+            links.fetch_sub(1, Ordering::Relaxed);
             return Err(LinkError::TooManyLinks);
         }
         match self.parent.compare_exchange(
@@ -250,7 +251,7 @@ impl ParentLink {
             Err(_) => {
                 // Relaxed: not the last count (the parent's strong handles hold one,
                 // kept alive by the borrow), and nothing was published.
-                state.fetch_sub(LINK_ONE, Ordering::Relaxed);
+                links.fetch_sub(1, Ordering::Relaxed);
                 Err(LinkError::AlreadyLinked)
             }
         }
@@ -273,10 +274,10 @@ impl ParentLink {
         // `ReleaseFn` cast to a data pointer; casting it back is the inverse cast.
         let release = unsafe { core::mem::transmute::<*mut (), ReleaseFn>(release) };
         // SAFETY: our link count keeps the header allocated until this decrement.
-        let state = unsafe { &header.as_ref().state };
+        let links = unsafe { &header.as_ref().links };
         // AcqRel: Release so our reads of the header happen before whoever frees it;
         // Acquire in case we free it, to see the parent's last writes (its drop).
-        if state.fetch_sub(LINK_ONE, Ordering::AcqRel) == LINK_ONE {
+        if links.fetch_sub(1, Ordering::AcqRel) == 1 {
             // Only our link was left: no strong handle, and the strong handles' link is
             // gone, so the parent's value was already dropped or moved out.
             // SAFETY: we held the last count on an allocation of the type `release`
@@ -304,8 +305,7 @@ impl ParentLink {
     /// parent's handles are all gone.
     pub fn parent_ref_count(&self) -> Option<usize> {
         // Relaxed: a number for reporting only.
-        self.parent_state(Ordering::Relaxed)
-            .map(|s| s & STRONG_MASK)
+        self.parent_strong(Ordering::Relaxed)
     }
 
     /// `true` when there is no parent, or the one parent is writable (one handle) or
@@ -317,19 +317,20 @@ impl ParentLink {
     pub fn parent_is_writable(&self) -> bool {
         // Acquire: a parent count of one must make the other parent holders' accesses
         // (released by their drops) happen before any write this answer allows.
-        match self.parent_state(Ordering::Acquire) {
+        match self.parent_strong(Ordering::Acquire) {
             None => true,
-            Some(state) => state & STRONG_MASK <= 1,
+            Some(strong) => strong <= 1,
         }
     }
 
-    fn parent_state(&self, order: Ordering) -> Option<usize> {
+    /// The parent's strong count, read with `order`; `None` without a parent.
+    fn parent_strong(&self, order: Ordering) -> Option<usize> {
         // Acquire: pairs with the Release in `link`, so the header behind the pointer
         // is seen initialized and counted.
         let header = NonNull::new(self.parent.load(Ordering::Acquire))?;
         // SAFETY: our link count keeps the header allocated, and it cannot be released
         // while we are borrowed shared (`unlink` needs `&mut self`).
-        Some(unsafe { header.as_ref() }.state.load(order))
+        Some(unsafe { header.as_ref() }.strong.load(order))
     }
 }
 
@@ -358,5 +359,61 @@ impl fmt::Debug for ParentLink {
             None => f.write_str("ParentLink(none)"),
             Some(count) => write!(f, "ParentLink(parent with {count} handles)"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link_count(parent: &CowShared<u8>) -> usize {
+        parent.header().links.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn a_refused_link_leaves_both_counts_as_they_were() {
+        let first = CowShared::new(1u8);
+        let second = CowShared::new(2u8);
+        let link = ParentLink::new();
+        assert_eq!(link_count(&first), 1, "the strong handles' own link");
+        link.link(&first).unwrap();
+        assert_eq!(link_count(&first), 2);
+        assert_eq!(link.link(&second), Err(LinkError::AlreadyLinked));
+        assert_eq!(link.link(&first), Err(LinkError::AlreadyLinked));
+        assert_eq!((link_count(&first), link_count(&second)), (2, 1));
+        assert!(link.is_linked_to(&first));
+        drop(link);
+        assert_eq!(link_count(&first), 1, "dropping a child unlinks it");
+    }
+
+    #[test]
+    fn the_link_count_is_bounded_and_refusal_changes_nothing() {
+        let parent = CowShared::new(0u8);
+        let links = &parent.header().links;
+        // As if MAX_LINKS children were linked already.
+        links.store(MAX_LINKS + 1, Ordering::Relaxed);
+        let one_more = ParentLink::new();
+        assert_eq!(one_more.link(&parent), Err(LinkError::TooManyLinks));
+        assert!(!one_more.is_linked());
+        assert_eq!(links.load(Ordering::Relaxed), MAX_LINKS + 1);
+        links.store(MAX_LINKS, Ordering::Relaxed);
+        one_more.link(&parent).unwrap();
+        drop(one_more);
+        links.store(1, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn a_linked_child_keeps_the_header_not_the_value() {
+        let parent = CowShared::new(String::from("parent"));
+        let mut link = ParentLink::new();
+        link.link(&parent).unwrap();
+        drop(parent); // the String is dropped here; Miri's leak check sees the rest
+        assert_eq!(link.parent_ref_count(), Some(0));
+        assert!(
+            link.parent_is_writable(),
+            "a parent that is gone is no parent"
+        );
+        assert!(link.unlink(), "the last link frees the header");
+        assert!(!link.unlink(), "unlinking an unlinked child is a no-op");
     }
 }

@@ -108,6 +108,26 @@ mod imp {
 #[allow(unused_imports)]
 pub(crate) use imp::*;
 
+/// Marks an allocation that mtsafe frees by hand: under loom it is a
+/// `loom::alloc::Track`, so a model that leaks the allocation fails; elsewhere it is a
+/// zero-sized no-op.
+#[derive(Debug)]
+pub(crate) struct AllocTrack(
+    #[cfg(loom)] // Held for its drop, which loom checks.
+    #[allow(dead_code)]
+    loom::alloc::Track<()>,
+);
+
+impl AllocTrack {
+    #[inline(always)]
+    pub(crate) fn new() -> Self {
+        Self(
+            #[cfg(loom)]
+            loom::alloc::Track::new(()),
+        )
+    }
+}
+
 /// Aborts the process: the answer to a reference count overflow, as `std::sync::Arc`
 /// gives it (unwinding could run destructors that still use the overflowed count).
 #[cold]

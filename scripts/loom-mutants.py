@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Proves the loom models are live: breaks the code on purpose, one way at a time,
+and checks that the loom suite then fails.
+
+Each mutant below weakens an ordering or drops a check that a model exists to
+guard. The script copies the tree to a scratch directory (the working tree is never
+touched), applies one mutant, runs the named loom test file, and expects a failure.
+A mutant that survives means a model does not check what it claims: the script
+exits non-zero.
+
+Usage: scripts/loom-mutants.py [--target-dir DIR] [NAME...]
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Not listed because no loom model can kill it: weakening try_unwrap's successful
+# compare-exchange to Relaxed. The Acquire load in release_strong_link still orders
+# everything the caller does with the value afterwards; what the exchange's Acquire
+# orders on its own is the byte copy of T out of the allocation (ManuallyDrop::take),
+# which loom cannot observe because it is not a tracked cell access.
+#
+# (name, file, exact text, replacement, loom test file that must fail)
+MUTANTS = [
+    ("is_writable Relaxed", "src/cow.rs",
+     "this.header().strong.load(Ordering::Acquire) == 1",
+     "this.header().strong.load(Ordering::Relaxed) == 1",
+     "loom_cow"),
+    ("drop without its Acquire", "src/cow.rs",
+     "let _ = self.header().strong.load(Ordering::Acquire);",
+     "let _ = self.header().strong.load(Ordering::Relaxed);",
+     "loom_cow"),
+    ("drop decrement Relaxed", "src/cow.rs",
+     "self.header().strong.fetch_sub(1, Ordering::Release)",
+     "self.header().strong.fetch_sub(1, Ordering::Relaxed)",
+     "loom_cow"),
+    ("get_writable skips the copy", "src/cow.rs",
+     "        if !Self::is_writable(this) {\n            Self::copy_into(this);",
+     "        if false && !Self::is_writable(this) {\n            Self::copy_into(this);",
+     "loom_cow"),
+    ("parent check Relaxed", "src/parent_link.rs",
+     "match self.parent_strong(Ordering::Acquire) {",
+     "match self.parent_strong(Ordering::Relaxed) {",
+     "loom_parent_link"),
+    ("parent check ignores the parent", "src/parent_link.rs",
+     "Some(strong) => strong <= 1,",
+     "Some(_) => true,",
+     "loom_parent_link"),
+    ("link without counting", "src/parent_link.rs",
+     "let old = links.fetch_add(1, Ordering::Relaxed);",
+     "let old = links.load(Ordering::Relaxed);",
+     "loom_parent_link"),
+    ("link by store, not exchange", "src/parent_link.rs",
+     "        match self.parent.compare_exchange(\n            ptr::null_mut(),\n            parent.header.as_ptr(),",
+     "        self.parent.store(parent.header.as_ptr(), Ordering::Release);\n        match self.parent.compare_exchange(\n            parent.header.as_ptr(),\n            parent.header.as_ptr(),",
+     "loom_parent_link"),
+    ("last strong frees despite links", "src/cow.rs",
+     "if links.load(Ordering::Acquire) == 1 || links.fetch_sub(1, Ordering::AcqRel) == 1",
+     "if true",
+     "loom_parent_link"),
+]
+
+
+def run(cmd, cwd, env):
+    return subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--target-dir", default=os.path.join(ROOT, "target-loom"))
+    ap.add_argument("names", nargs="*")
+    args = ap.parse_args()
+    env = dict(os.environ, RUSTFLAGS="--cfg loom", LOOM_MAX_PREEMPTIONS="3",
+               CARGO_TARGET_DIR=os.path.abspath(args.target_dir))
+    chosen = [m for m in MUTANTS if not args.names or m[0] in args.names]
+    survived = []
+    with tempfile.TemporaryDirectory(prefix="mtsafe-mutants-") as scratch:
+        tree = os.path.join(scratch, "tree")
+        shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
+            "target*", ".git"))
+        for name, path, old, new, test in chosen:
+            file = os.path.join(tree, path)
+            with open(file) as f:
+                original = f.read()
+            if original.count(old) != 1:
+                print(f"MUTANT {name!r}: text not found exactly once in {path}; update the list")
+                sys.exit(2)
+            with open(file, "w") as f:
+                f.write(original.replace(old, new))
+            try:
+                out = run(["cargo", "test", "-p", "mtsafe-loom-tests", "--release",
+                           "--test", test], tree, env)
+            finally:
+                with open(file, "w") as f:
+                    f.write(original)
+            if "could not compile" in out.stdout or "error[E" in out.stdout:
+                print(f"MUTANT {name!r}: does not compile; update the list\n{out.stdout[-2000:]}")
+                sys.exit(2)
+            if out.returncode == 0:
+                print(f"SURVIVED  {name}  ({test} still passes)")
+                survived.append(name)
+            else:
+                failed = [l.split()[1] for l in out.stdout.splitlines()
+                          if l.startswith("test ") and l.endswith("FAILED")]
+                print(f"killed    {name}  by {test}: {', '.join(failed) or 'a crash'}")
+    total = len(chosen)
+    print(f"loom mutants: {total - len(survived)} killed, {len(survived)} survived of {total}")
+    sys.exit(1 if survived else 0)
+
+
+if __name__ == "__main__":
+    main()
