@@ -55,3 +55,8 @@ mod sync;
 
 pub use cow::CowShared;
 pub use parent_link::{LinkError, ParentLink, ParentRef};
+
+/// The README's Rust snippets, compiled and run as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
