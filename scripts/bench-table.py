@@ -1,18 +1,26 @@
 #!/usr/bin/env python3
-"""Turns criterion's saved estimates into a Markdown table: the median of each
-benchmark with its 95% confidence interval, and its ratio to a baseline benchmark
-of the same group (mtsafe against each peer measured in the same run).
+"""Turns criterion's saved estimates into Markdown: a table with the median of each
+benchmark, its 95% confidence interval and mtsafe's ratio to it, and a table of the
+performance targets with what was measured and whether each was met.
 
-Usage: scripts/bench-table.py [--criterion DIR] GROUP[:BASELINE] ...
-  GROUP     a criterion group (a directory under target/criterion)
-  BASELINE  the benchmark ratios are taken against (default: the first mtsafe_* one)
+Usage:
+  scripts/bench-table.py [--criterion DIR] [--target SPEC ...] [--readme FILE --section NAME] GROUP ...
+
+  GROUP        a criterion group (a directory under target/criterion); mtsafe's entry is
+               the one whose name starts with "mtsafe", and `0_warm_up` entries are left out
+  --target     GROUP:PEER<=RATIO   mtsafe's median ÷ PEER's median must be at most RATIO
+               GROUP<=TIME         mtsafe's median must be at most TIME (e.g. 1ns, 5us)
+  --readme     rewrite the text between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`
+               in FILE instead of printing
 """
 import argparse
 import json
 import os
+import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+UNITS = {"ps": 1e-3, "ns": 1.0, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9}
 
 
 def fmt_time(ns):
@@ -24,6 +32,8 @@ def fmt_time(ns):
 
 def load(criterion, group):
     base = os.path.join(criterion, group)
+    if not os.path.isdir(base):
+        sys.exit(f"no criterion results for group {group!r} under {criterion}")
     rows = {}
     for bench in sorted(os.listdir(base)):
         est = os.path.join(base, bench, "new", "estimates.json")
@@ -37,24 +47,71 @@ def load(criterion, group):
     return rows
 
 
+def ours(rows):
+    return next(b for b in rows if b.startswith("mtsafe"))
+
+
+def table(criterion, groups):
+    out = ["| benchmark | implementation | median | 95% CI | mtsafe ÷ this |",
+           "|---|---|---:|---|---:|"]
+    for group in groups:
+        rows = load(criterion, group)
+        mine = rows[ours(rows)][0]
+        for bench, (med, lo, hi) in rows.items():
+            ratio = "—" if bench.startswith("mtsafe") else f"{mine / med:.2f}×"
+            out.append(f"| {group} | {bench} | {fmt_time(med)} | "
+                       f"{fmt_time(lo)} – {fmt_time(hi)} | {ratio} |")
+    return out
+
+
+def targets(criterion, specs):
+    out = ["| target | measured | met |", "|---|---|---|"]
+    for spec in specs:
+        m = re.fullmatch(r"([\w.-]+):([\w.-]+)<=([\d.]+)", spec)
+        if m:
+            group, peer, limit = m.group(1), m.group(2), float(m.group(3))
+            rows = load(criterion, group)
+            ratio = rows[ours(rows)][0] / rows[peer][0]
+            ok = ratio <= limit
+            out.append(f"| `{group}`: mtsafe ≤ {limit:g}× {peer} | {ratio:.2f}× "
+                       f"| {'yes' if ok else '**no: missed**'} |")
+            continue
+        m = re.fullmatch(r"([\w.-]+)<=([\d.]+)(ps|ns|us|µs|ms|s)", spec)
+        if not m:
+            sys.exit(f"bad --target {spec!r}")
+        group, limit = m.group(1), float(m.group(2)) * UNITS[m.group(3)]
+        rows = load(criterion, group)
+        med = rows[ours(rows)][0]
+        ok = med <= limit
+        out.append(f"| `{group}`: mtsafe ≤ {fmt_time(limit)} | {fmt_time(med)} "
+                   f"| {'yes' if ok else '**no: missed**'} |")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--criterion", default=os.path.join(ROOT, "target", "criterion"))
+    ap.add_argument("--target", action="append", default=[])
+    ap.add_argument("--readme")
+    ap.add_argument("--section")
     ap.add_argument("groups", nargs="+")
     args = ap.parse_args()
-    print("| benchmark | implementation | median | 95% CI | mtsafe ÷ this |")
-    print("|---|---|---:|---|---:|")
-    for spec in args.groups:
-        group, _, baseline = spec.partition(":")
-        rows = load(args.criterion, group)
-        if not rows:
-            sys.exit(f"no criterion results for group {group!r} under {args.criterion}")
-        if not baseline:
-            baseline = next(b for b in rows if b.startswith("mtsafe"))
-        ours = rows[baseline][0]
-        for bench, (med, lo, hi) in rows.items():
-            ratio = "—" if bench == baseline else f"{ours / med:.2f}×"
-            print(f"| {group} | {bench} | {fmt_time(med)} | {fmt_time(lo)} – {fmt_time(hi)} | {ratio} |")
+    lines = table(args.criterion, args.groups)
+    if args.target:
+        lines += ["", "Against the targets:", ""] + targets(args.criterion, args.target)
+    text = "\n".join(lines) + "\n"
+    if not args.readme:
+        sys.stdout.write(text)
+        return
+    begin, end = f"<!-- bench:{args.section} -->", f"<!-- /bench:{args.section} -->"
+    with open(args.readme) as f:
+        readme = f.read()
+    if begin not in readme or end not in readme:
+        sys.exit(f"{args.readme} has no {begin} ... {end} section")
+    head, rest = readme.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    with open(args.readme, "w") as f:
+        f.write(f"{head}{begin}\n{text}{end}{tail}")
 
 
 if __name__ == "__main__":

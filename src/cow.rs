@@ -318,9 +318,11 @@ impl<T> CowShared<T> {
     /// make the caller spill it to the stack between the two locked instructions of a
     /// clone/drop pair, and the locked decrement would wait for that store.
     ///
+    /// Not `#[cold]`: every value's last drop comes here, and a cycle of copying and
+    /// dropping (a buffer written, used, released) runs it every time.
+    ///
     /// # Safety
     /// The caller's decrement took the strong count from one to zero.
-    #[cold]
     #[inline(never)]
     unsafe fn drop_slow(ptr: NonNull<Inner<T>>) {
         // SAFETY: the strong count went to zero with the caller's decrement: the value
@@ -349,8 +351,7 @@ impl<T: Clone> CowShared<T> {
         unsafe { this.value_mut_unchecked() }
     }
 
-    #[cold]
-    #[inline(never)]
+    #[inline]
     fn copy_into(this: &mut Self) {
         // Assigning drops the old handle: the reference to the original is released.
         *this = Self::new(T::clone(this));
