@@ -149,11 +149,14 @@ unsafe fn release_allocation<T>(header: NonNull<Header>) {
 /// assert_sync::<mtsafe::CowShared<std::cell::Cell<u8>>>();
 /// ```
 ///
-/// A `MutexGuard` may be shared but must be dropped where it was made:
+/// A value that may be shared but must be dropped on the thread that made it (a lock
+/// guard, say) gives a handle that is not `Send`, since the last handle drops it:
 ///
 /// ```compile_fail
+/// struct Guard(*const u8); // not Send...
+/// unsafe impl Sync for Guard {} // ...but Sync
 /// fn assert_send<X: Send>() {}
-/// assert_send::<mtsafe::CowShared<std::sync::MutexGuard<'static, u8>>>();
+/// assert_send::<mtsafe::CowShared<Guard>>();
 /// ```
 ///
 /// # Overflow

@@ -39,7 +39,7 @@
 //! `--cfg loom` (`RUSTFLAGS="--cfg loom"`), not under a feature of its own. A crate that
 //! model-checks its own code with loom therefore gets mtsafe's primitives on loom's
 //! atomics too, and loom explores mtsafe's interleavings together with the caller's.
-//! Outside a `loom::model` closure such a build panics, as any loom build does.
+//! Outside loom's `model` closure such a build panics, as any loom build does.
 //!
 //! [loom]: https://docs.rs/loom
 
