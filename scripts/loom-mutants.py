@@ -63,6 +63,46 @@ MUTANTS = [
      "if links.load(Ordering::Acquire) == 1 || links.fetch_sub(1, Ordering::AcqRel) == 1",
      "if true",
      "loom_parent_link"),
+    ("cookie list: next() loads the cookie Relaxed", "src/cookie_list.rs",
+     "if self.list.cookie.load(Ordering::Acquire) != self.cookie {",
+     "if self.list.cookie.load(Ordering::Relaxed) != self.cookie {",
+     "loom_cookie_list"),
+    ("cookie list: publish stores the cookie Relaxed", "src/cookie_list.rs",
+     "self.cookie.store(cookie, Ordering::Release);",
+     "self.cookie.store(cookie, Ordering::Relaxed);",
+     "loom_cookie_list"),
+    ("cookie list: next() never checks the cookie", "src/cookie_list.rs",
+     "if self.list.cookie.load(Ordering::Acquire) != self.cookie {",
+     "if false && self.list.cookie.load(Ordering::Acquire) != self.cookie {",
+     "loom_cookie_list"),
+    ("cookie list: next() reaches Done before the cookie check", "src/cookie_list.rs",
+     "        if self.list.cookie.load(Ordering::Acquire) != self.cookie {\n            return Err(Resync);",
+     "        if self.cursor.chunk == self.cursor.version.chunks.len()\n            && self.cursor.offset == unsafe { self.cursor.items.as_ref() }.len()\n        {\n            return Ok(None);\n        }\n        if self.list.cookie.load(Ordering::Acquire) != self.cookie {\n            return Err(Resync);",
+     "loom_cookie_list"),
+    ("cookie list: a removal does not bump the cookie", "src/cookie_list.rs",
+     "    fn removed(&self, c: usize, offset: usize) -> Self {",
+     "    fn removed(&self, c: usize, offset: usize) -> Self {\n        let mut next = self.removed_bumped(c, offset);\n        next.cookie -= 1;\n        next\n    }\n\n    fn removed_bumped(&self, c: usize, offset: usize) -> Self {",
+     "loom_cookie_list"),
+    ("cookie list: load() trusts arc-swap without the cookie check", "src/cookie_list.rs",
+     "        if version.cookie == cookie {\n            return version;",
+     "        if true || version.cookie == cookie {\n            return version;",
+     "loom_cookie_list"),
+    ("cookie list: remove_where applies to a changed version", "src/cookie_list.rs",
+     "if Arc::ptr_eq(&writer, &version) {",
+     "if true || Arc::ptr_eq(&writer, &version) {",
+     "loom_cookie_list"),
+    ("cookie list: remove_where skips chunks it has no answer for", "src/cookie_list.rs",
+     "                    Some(&Some(offset)) => {\n                        hit = Some((c, offset));\n                        break;\n                    }\n                    None => {\n                        unknown = true;\n                        break;\n                    }",
+     "                    Some(&Some(offset)) => {\n                        hit = Some((c, offset));\n                        break;\n                    }\n                    None => {}",
+     "loom_cookie_list"),
+    ("cookie list: retain keeps chunks it has no answer for", "src/cookie_list.rs",
+     "                    None => {\n                        unknown = true;\n                        break;\n                    }\n                    Some(None) => chunks.push(",
+     "                    None => chunks.push(Kept::Shared(Arc::clone(&chunk.items))),\n                    Some(None) => chunks.push(",
+     "loom_cookie_list"),
+    ("cookie list: publish leaks the replaced version", "src/cookie_list.rs",
+     "_published: published,",
+     "_published: { core::mem::forget(Arc::clone(&published)); published },",
+     "loom_cookie_list"),
 ]
 
 
@@ -73,7 +113,9 @@ def run(cmd, cwd, env):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--target-dir", default=os.path.join(ROOT, "target-loom"))
+    # A target dir of its own: artifact names do not depend on where the workspace
+    # sits, so a mutant built in the loom suite's dir could be taken as fresh there.
+    ap.add_argument("--target-dir", default=os.path.join(ROOT, "target", "loom-mutants"))
     ap.add_argument("names", nargs="*")
     args = ap.parse_args()
     env = dict(os.environ, RUSTFLAGS="--cfg loom", LOOM_MAX_PREEMPTIONS="3",

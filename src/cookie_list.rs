@@ -1,1 +1,1541 @@
-//! CookieList: being written.
+//! [`CookieList<T>`] and its resync iterator: a list shared between threads and
+//! versioned by a cookie, GStreamer's children list with its `GstIterator`, built so
+//! that an iterator can neither read a torn or freed list nor starve behind a busy
+//! writer.
+//!
+//! # How it is built
+//!
+//! A *version* of the list is immutable: the cookie it was published at, its length,
+//! and its items in *chunks*, each an `Arc<[T]>` of at most `max(32, √len)` items. The
+//! list holds three things:
+//!
+//! | field     | what                                                                                  |
+//! |-----------|---------------------------------------------------------------------------------------|
+//! | `cookie`  | an `AtomicU64`: the cookie of the current version                                     |
+//! | `current` | the current version behind an `ArcSwap`, for readers (no lock)                        |
+//! | `writer`  | a mutex holding the current version as well; writers serialize on it                  |
+//!
+//! A write, under the writer lock, builds the next version from the current one: it
+//! clones the items of the one or two chunks it changes (at most `2 · max(32, √len)`
+//! items) and the chunk pointers (`O(√len)` reference-count increments), shares every
+//! other chunk, gives the version the next cookie, and publishes it (below). `retain`
+//! and `clear` are `O(len)`. The chunk count stays `O(√len)`: a chunk left small is
+//! merged with a neighbour whenever the two fit in one. Nothing a write replaces is
+//! dropped before the writer lock is released, so an item's `Drop` may use the list.
+//!
+//! A reader takes the current version (one `Arc`) and reads it with no lock at all.
+//! An iterator owns the version it walks and a position in it; [`CookieIter::next`]
+//! loads the cookie and compares it with its own before it touches the position, and
+//! returns [`Resync`] on a mismatch, its state unchanged. Its items come from its own
+//! version, which no writer can change or free, so a torn read or a use after free is
+//! impossible by construction. The one `unsafe` block is the iterators' cursor reading
+//! through a pointer into a chunk of the version it owns, so that a step indexes the
+//! chunk directly, with no reference-count traffic.
+//!
+//! `remove_where` and `retain` run their predicate on a snapshot with no lock held,
+//! then take the writer lock and apply the result to the *current* version. They
+//! remember the predicate's answer per chunk, and a chunk is immutable, so an answer
+//! stays true for as long as its chunk is part of the list: under the lock they only
+//! use answers about chunks that are still there. When a concurrent write replaced a
+//! chunk they need, they release the lock, ask the predicate about the new chunk only,
+//! and try again. A concurrent write can therefore make them retry but never remove
+//! the wrong item. (`remove_where`'s common case, no write in between, checks that the
+//! version is still the current one and skips the bookkeeping.)
+//!
+//! # Orderings
+//!
+//! A writer publishes version `c` (the cookie only grows, one per change) under the
+//! writer lock, in this order:
+//!
+//! 1. `current.swap(version c)`, through arc-swap (a `SeqCst` read-modify-write) or,
+//!    under loom, its mutex: a reader that loads version `c` sees it fully built.
+//! 2. `cookie.store(c, Release)`.
+//!
+//! A reader that wants the current version (`iter`, `resync`, `snapshot`, iterating
+//! `&list`) does:
+//!
+//! 1. `c = cookie.load(Acquire)`;
+//! 2. `v = current.load_full()`;
+//! 3. if `v.cookie == c`, it has `(v, c)`; otherwise a writer is between its two
+//!    stores, and the reader takes the writer lock and clones the version it holds,
+//!    which is the current one by construction (its cookie is stored before the lock is
+//!    released).
+//!
+//! The `Acquire` of reader step 1 pairs with the `Release` of writer step 2: a reader
+//! that sees cookie `c` sees writer step 1 of version `c` too, so its step 2 returns
+//! version `c` or a newer one, and step 3 falls back to the lock only while a write is
+//! in flight. The `Acquire` is what makes the lock-free path the common one; it is
+//! not what makes the pair consistent: step 3 checks that.
+//!
+//! The cookie a version carries is the list's cookie while that version is current:
+//! a version becomes current at its cookie store and stops being current at the next
+//! one (the *linearization point* of a write is its cookie store). Then:
+//!
+//! - **`Resync` iff the cookie moved.** `next` returns `Err(Resync)` exactly when the
+//!   cookie it loads differs from the iterator's, and the iterator's is the cookie of
+//!   the version it walks. It loads with `Acquire`, pairing with the writer's
+//!   `Release`: whatever the writer did before the change that caused a `Resync`
+//!   (inside the list or not) is visible to the reader that reports it, as it would be
+//!   to GStreamer code that reads the cookie under the object lock. Memory safety does
+//!   not rest on this ordering: the items come from the iterator's own version.
+//! - **Every item a pass yields was a member during the pass**: `Ok(Some(item))` is
+//!   returned only when the cookie loaded in that same call is the iterator's, i.e.
+//!   while the iterator's version was the current one.
+//! - **A pass that ends `Ok(None)` without `Resync` saw exactly one version**: all its
+//!   items come from the iterator's version `c`, and every step, the last included,
+//!   loaded cookie `c`; the cookie only grows and one atomic has one modification
+//!   order, so no change was published between the pass's start and its end.
+//!
+//! `cookie()` loads with `Acquire` for the same reason as `next`: a caller that sees a
+//! cookie sees the change that set it, and a `snapshot()` taken afterwards has that
+//! cookie or a newer one.
+//!
+//! The loom models (`loom-tests/tests/loom_cookie_list.rs`) check these claims and
+//! fail when the code is broken on purpose: `next`'s load or the writer's store
+//! weakened to `Relaxed` (`resync_happens_after_the_change`), `next` not checking the
+//! cookie or reaching `Ok(None)` before checking it, a change that does not bump the
+//! cookie, `load` trusting the arc-swap value without step 3, `remove_where` applying
+//! its answer to a version that changed, `remove_where` or `retain` using answers
+//! about chunks that are gone, a replaced version leaked. (`next` stepping past an
+//! item before it compares the cookie is caught by the std tests, which watch the
+//! position.)
+//! Publishing the cookie before the snapshot is *not* caught, and is not a bug: step 3
+//! keeps readers consistent, it only sends them to the lock for the window.
+
+use core::cell::Cell;
+use core::fmt;
+use core::iter::FusedIterator;
+use core::mem;
+use core::ops::{ControlFlow, Range};
+use core::ptr::NonNull;
+
+use crate::sync::{arc_slice, Arc, ArcSwap, AtomicU64, Mutex, MutexGuard, Ordering};
+
+/// The fewest items a chunk may be allowed to hold before it counts as full.
+const MIN_CHUNK_CAP: usize = 32;
+
+/// How many items a chunk of a list of `len` items may hold: `max(32, √len)`, so that a
+/// write clones `O(√len)` items and `O(√len)` chunk pointers.
+#[inline]
+fn chunk_cap(len: usize) -> usize {
+    len.isqrt().max(MIN_CHUNK_CAP)
+}
+
+/// A chunk smaller than this is merged with a neighbour when one is small enough.
+#[inline]
+fn chunk_low(len: usize) -> usize {
+    chunk_cap(len) / 4
+}
+
+/// One chunk of a version: where it starts in the list, and its items (never empty).
+struct Chunk<T> {
+    start: usize,
+    items: Arc<[T]>,
+}
+
+impl<T> Clone for Chunk<T> {
+    fn clone(&self) -> Self {
+        Self {
+            start: self.start,
+            items: Arc::clone(&self.items),
+        }
+    }
+}
+
+/// An immutable version of the list.
+struct Version<T> {
+    cookie: u64,
+    len: usize,
+    chunks: Vec<Chunk<T>>,
+}
+
+impl<T> Version<T> {
+    fn empty(cookie: u64) -> Self {
+        Self {
+            cookie,
+            len: 0,
+            chunks: Vec::new(),
+        }
+    }
+
+    /// A version made of `chunks` (none empty), at `cookie`.
+    fn from_chunks(cookie: u64, chunks: impl IntoIterator<Item = Arc<[T]>>) -> Self {
+        let chunks = chunks.into_iter();
+        let mut out = Vec::with_capacity(chunks.size_hint().0);
+        let mut start = 0;
+        for items in chunks {
+            debug_assert!(!items.is_empty(), "a chunk is never empty");
+            let len = items.len();
+            out.push(Chunk { start, items });
+            start += len;
+        }
+        Self {
+            cookie,
+            len: start,
+            chunks: out,
+        }
+    }
+
+    /// The next version: this one with the chunks in `range` replaced by `with`.
+    fn splice(&self, range: Range<usize>, with: impl IntoIterator<Item = Arc<[T]>>) -> Self {
+        let (head, rest) = self.chunks.split_at(range.start);
+        let tail = &rest[range.len()..];
+        let shared = |chunk: &Chunk<T>| Arc::clone(&chunk.items);
+        Self::from_chunks(
+            self.next_cookie(),
+            head.iter()
+                .map(shared)
+                .chain(with)
+                .chain(tail.iter().map(shared)),
+        )
+    }
+
+    fn next_cookie(&self) -> u64 {
+        // 64 bits: at a billion changes a second, wrapping takes 584 years.
+        self.cookie + 1
+    }
+
+    /// The chunk index and offset of item `index` (`index < len`).
+    fn locate(&self, index: usize) -> (usize, usize) {
+        debug_assert!(index < self.len);
+        let chunk = self.chunks.partition_point(|c| c.start <= index) - 1;
+        (chunk, index - self.chunks[chunk].start)
+    }
+
+    fn get(&self, index: usize) -> Option<&T> {
+        (index < self.len).then(|| {
+            let (chunk, offset) = self.locate(index);
+            &self.chunks[chunk].items[offset]
+        })
+    }
+}
+
+impl<T: Clone> Version<T> {
+    /// The next version, with `value` appended.
+    fn pushed(&self, value: T) -> Self {
+        let n = self.chunks.len();
+        match self.chunks.last() {
+            Some(last) if last.items.len() < chunk_cap(self.len + 1) => {
+                let mut items = Vec::with_capacity(last.items.len() + 1);
+                items.extend_from_slice(&last.items);
+                items.push(value);
+                self.splice(n - 1..n, [arc_slice(items)])
+            }
+            _ => self.splice(n..n, [arc_slice(vec![value])]),
+        }
+    }
+
+    /// The next version, with `value` at `index` (`index < len`).
+    fn inserted(&self, index: usize, value: T) -> Self {
+        let (c, offset) = self.locate(index);
+        let old = &self.chunks[c].items;
+        let mut items = Vec::with_capacity(old.len() + 1);
+        items.extend_from_slice(&old[..offset]);
+        items.push(value);
+        items.extend_from_slice(&old[offset..]);
+        if items.len() > chunk_cap(self.len + 1) {
+            let right = items.split_off(items.len() / 2);
+            self.splice(c..c + 1, [arc_slice(items), arc_slice(right)])
+        } else {
+            self.splice(c..c + 1, [arc_slice(items)])
+        }
+    }
+
+    /// The next version, without the item at `offset` of chunk `c`; a chunk left small
+    /// is merged with a neighbour when the two fit in one.
+    fn removed(&self, c: usize, offset: usize) -> Self {
+        let old = &self.chunks[c].items;
+        if old.len() == 1 {
+            return self.splice(c..c + 1, None);
+        }
+        let cap = chunk_cap(self.len - 1);
+        let left = old.len() - 1;
+        let fits = |i: usize| self.chunks[i].items.len() + left <= cap;
+        let (range, before, after) = if left >= chunk_low(self.len - 1) {
+            (c..c + 1, None, None)
+        } else if c + 1 < self.chunks.len() && fits(c + 1) {
+            (c..c + 2, None, Some(&self.chunks[c + 1].items))
+        } else if c > 0 && fits(c - 1) {
+            (c - 1..c + 1, Some(&self.chunks[c - 1].items), None)
+        } else {
+            (c..c + 1, None, None)
+        };
+        let extra = before.map_or(0, |b| b.len()) + after.map_or(0, |a| a.len());
+        let mut items = Vec::with_capacity(left + extra);
+        if let Some(before) = before {
+            items.extend_from_slice(before);
+        }
+        items.extend_from_slice(&old[..offset]);
+        items.extend_from_slice(&old[offset + 1..]);
+        if let Some(after) = after {
+            items.extend_from_slice(after);
+        }
+        self.splice(range, [arc_slice(items)])
+    }
+}
+
+/// What a write replaced: dropped by the writer only after it released the lock, so
+/// that no item's `Drop` runs under the list's lock.
+#[must_use = "drop it after releasing the writer lock"]
+struct Retired<T> {
+    _published: Arc<Version<T>>,
+    _held: Arc<Version<T>>,
+}
+
+/// Answers a predicate gave about whole chunks, keyed by chunk identity.
+///
+/// A chunk is immutable and the versions it was seen in are held here, so a chunk
+/// address in `answers` cannot be freed and reused for other items while the memo
+/// lives: equal address, same items, same answers. The addresses are only compared.
+struct Memo<T, R> {
+    held: Vec<Arc<Version<T>>>,
+    answers: Vec<(*const (), R)>,
+    /// Where to look first: lookups mostly come in chunk order.
+    cursor: Cell<usize>,
+}
+
+impl<T, R> Memo<T, R> {
+    fn new() -> Self {
+        Self {
+            held: Vec::new(),
+            answers: Vec::new(),
+            cursor: Cell::new(0),
+        }
+    }
+
+    fn key(items: &Arc<[T]>) -> *const () {
+        Arc::as_ptr(items).cast()
+    }
+
+    fn get(&self, items: &Arc<[T]>) -> Option<&R> {
+        let key = Self::key(items);
+        let n = self.answers.len();
+        let found = (0..n)
+            .map(|i| (self.cursor.get() + i) % n)
+            .find(|&i| self.answers[i].0 == key)?;
+        self.cursor.set(found + 1);
+        Some(&self.answers[found].1)
+    }
+
+    fn insert(&mut self, items: &Arc<[T]>, answer: R) {
+        self.answers.push((Self::key(items), answer));
+    }
+}
+
+/// A list shared between threads, versioned by a cookie: GStreamer's children list
+/// (`GST_BIN_CHILDREN` with `children_cookie`, a pad list with `pads_cookie`) and its
+/// `GstIterator`.
+///
+/// Every change bumps a 64-bit cookie. [`iter`](Self::iter) gives a [`CookieIter`]
+/// whose [`next`](ResyncIterator::next) hands out items (clones: new references when
+/// `T` is an `Arc` or a refcounted handle) that the caller uses with no lock held, and
+/// reports [`Resync`] when the list changed since the iterator was made or last
+/// resynced; the caller rolls back and calls [`resync`](ResyncIterator::resync), as
+/// with `GST_ITERATOR_RESYNC`.
+///
+/// ```
+/// use mtsafe::{CookieList, Resync, ResyncIterator};
+///
+/// let pads = CookieList::new();
+/// pads.push("sink".to_string());
+/// pads.push("src_0".to_string());
+///
+/// // The GstIterator loop: collect, and start over when the list changed.
+/// let mut it = pads.iter();
+/// let mut names = Vec::new();
+/// let mut added = false;
+/// loop {
+///     match it.next() {
+///         Ok(Some(name)) => {
+///             if !added {
+///                 pads.push("src_1".to_string()); // another thread, in real code
+///                 added = true;
+///             }
+///             names.push(name);
+///         }
+///         Ok(None) => break,
+///         Err(Resync) => {
+///             names.clear(); // roll back what this pass did
+///             it.resync();
+///         }
+///     }
+/// }
+/// assert_eq!(names, ["sink", "src_0", "src_1"]);
+/// ```
+///
+/// Reads never lock: an iterator walks an immutable version of the list that it owns,
+/// and writes publish a new version (copy-on-write, sharing every chunk of items they
+/// do not touch). So a busy writer cannot starve a reader the way it starves
+/// `GstIterator`, whose every step takes the object lock: a step here is an atomic load
+/// and a clone. A caller that does not need `Resync` iterates `&list`, which yields
+/// the items of one consistent [`snapshot`](Self::snapshot).
+///
+/// # What misuse gets
+///
+/// In C, using an item after the list changed, or walking a list that was freed, reads
+/// freed memory. Here an item is an owned clone, so it stays valid whatever happens to
+/// the list, and an iterator borrows its list, so the list cannot go first:
+///
+/// ```compile_fail
+/// use mtsafe::CookieList;
+///
+/// let it = {
+///     let list = CookieList::<u32>::new();
+///     list.iter() // error: `list` does not live long enough
+/// };
+/// ```
+///
+/// Ignoring `Resync` is a compile warning (`next` returns a `Result`); a predicate or
+/// fold body that locks or changes the same list runs with no lock held, so it cannot
+/// deadlock (a `remove_where` or `retain` predicate that changes the list on *every*
+/// call makes them retry for ever, though, as each change invalidates its answers).
+///
+/// # Thread safety
+///
+/// `CookieList<T>` is `Send` and `Sync` when `T` is: items are cloned on one thread
+/// and dropped on another.
+///
+/// ```
+/// fn assert_send_sync<X: Send + Sync>() {}
+/// assert_send_sync::<mtsafe::CookieList<mtsafe::CowShared<String>>>();
+/// ```
+///
+/// ```compile_fail
+/// fn assert_sync<X: Sync>() {}
+/// assert_sync::<mtsafe::CookieList<std::rc::Rc<String>>>();
+/// ```
+pub struct CookieList<T> {
+    /// The cookie of the current version.
+    cookie: AtomicU64,
+    /// The current version, for readers.
+    current: ArcSwap<Version<T>>,
+    /// The current version again, for writers, who serialize on this lock.
+    writer: Mutex<Arc<Version<T>>>,
+}
+
+impl<T> CookieList<T> {
+    /// An empty list at cookie 0.
+    pub fn new() -> Self {
+        Self::with_version(Version::empty(0))
+    }
+
+    fn with_version(version: Version<T>) -> Self {
+        let cookie = version.cookie;
+        let version = Arc::new(version);
+        Self {
+            cookie: AtomicU64::new(cookie),
+            current: ArcSwap::new(Arc::clone(&version)),
+            writer: Mutex::new(version),
+        }
+    }
+
+    /// The number of items, at some moment during the call.
+    pub fn len(&self) -> usize {
+        self.current.with(|v| v.len)
+    }
+
+    /// Whether the list is empty, at some moment during the call.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The cookie: 0 for a new list, one more after every change (`push`, `insert`,
+    /// a `remove_where` that removed, a `retain` that removed, a `clear` of a non-empty
+    /// list). 64 bits, so it does not wrap.
+    pub fn cookie(&self) -> u64 {
+        // Acquire: pairs with the writer's Release store; the caller sees the change
+        // that set this cookie (module docs, "Orderings").
+        self.cookie.load(Ordering::Acquire)
+    }
+
+    /// A consistent, immutable view of all items at one cookie, usable with no lock
+    /// for as long as the caller keeps it; later changes do not show in it.
+    ///
+    /// ```
+    /// use mtsafe::CookieList;
+    ///
+    /// let list: CookieList<u32> = (0..5).collect();
+    /// let snap = list.snapshot();
+    /// list.clear();
+    /// assert_eq!(snap.len(), 5);
+    /// assert_eq!(snap.iter().sum::<u32>(), 10);
+    /// assert_eq!(snap.cookie() + 1, list.cookie());
+    /// ```
+    pub fn snapshot(&self) -> ListSnapshot<T> {
+        ListSnapshot {
+            version: self.load(),
+        }
+    }
+
+    /// Removes every item (one change, unless the list was empty already). The items
+    /// are dropped after the lock is released, by whoever holds the last reference.
+    pub fn clear(&self) {
+        let retired = {
+            let mut writer = self.writer.lock();
+            if writer.len == 0 {
+                return;
+            }
+            let next = Version::empty(writer.next_cookie());
+            self.publish(&mut writer, next)
+        };
+        drop(retired);
+    }
+
+    /// The current version (module docs, "Orderings": reader steps 1 to 3).
+    #[inline]
+    fn load(&self) -> Arc<Version<T>> {
+        // Acquire: pairs with `publish`'s Release cookie store, so the snapshot load
+        // below returns the version of this cookie or a newer one.
+        let cookie = self.cookie.load(Ordering::Acquire);
+        let version = self.current.load_full();
+        if version.cookie == cookie {
+            return version;
+        }
+        // Dropped here, with no lock held, in case it was the last reference.
+        drop(version);
+        self.load_slow()
+    }
+
+    /// A writer is between its snapshot store and its cookie store: wait for it.
+    #[cold]
+    #[inline(never)]
+    fn load_slow(&self) -> Arc<Version<T>> {
+        Arc::clone(&self.writer.lock())
+    }
+
+    /// Makes `next` the current version (module docs, "Orderings": writer steps 1 and
+    /// 2) and returns what it replaced, for the caller to drop after unlocking.
+    fn publish(
+        &self,
+        writer: &mut MutexGuard<'_, Arc<Version<T>>>,
+        next: Version<T>,
+    ) -> Retired<T> {
+        debug_assert_eq!(next.cookie, writer.cookie + 1);
+        let cookie = next.cookie;
+        let next = Arc::new(next);
+        // Step 1: the snapshot first. Readers that hold the old version keep going
+        // until the cookie moves, and a reader that sees the new cookie finds the new
+        // version here without taking the lock. (The other order is safe too, as
+        // `load` checks the pair, but it sends readers to the lock for the window.)
+        let published = self.current.swap(Arc::clone(&next));
+        // Step 2. Release: pairs with the Acquire loads of `load`, `cookie` and
+        // `CookieIter::next`; everything this writer did before, the new version
+        // included, happens before a reader acts on this cookie.
+        self.cookie.store(cookie, Ordering::Release);
+        Retired {
+            _published: published,
+            _held: mem::replace(&mut **writer, next),
+        }
+    }
+}
+
+impl<T: Clone> CookieList<T> {
+    /// Appends `value` (`gst_bin_add` on the children list).
+    ///
+    /// Clones the items of the last chunk (at most `max(32, √len)`) and the chunk
+    /// pointers; never all the items.
+    pub fn push(&self, value: T) {
+        let retired = {
+            let mut writer = self.writer.lock();
+            let next = writer.pushed(value);
+            self.publish(&mut writer, next)
+        };
+        drop(retired);
+    }
+
+    /// Inserts `value` at `index`, shifting later items, as `Vec::insert` does.
+    ///
+    /// # Panics
+    ///
+    /// If `index > len()` at the moment of the write (the lock is released first).
+    pub fn insert(&self, index: usize, value: T) {
+        let retired = {
+            let mut writer = self.writer.lock();
+            let len = writer.len;
+            assert!(
+                index <= len,
+                "insertion index (is {index}) should be <= len (is {len})"
+            );
+            let next = if index == len {
+                writer.pushed(value)
+            } else {
+                writer.inserted(index, value)
+            };
+            self.publish(&mut writer, next)
+        };
+        drop(retired);
+    }
+
+    /// Removes the first item for which `pred` returns `true`, and returns it
+    /// (`gst_bin_remove` of a child found by a predicate).
+    ///
+    /// `pred` runs with no lock held, on the items of a snapshot; the removal is then
+    /// applied under the writer lock to the current version, using only answers about
+    /// chunks of items that are still in it (module docs). A concurrent write can make
+    /// `pred` be asked about some items again, never make the wrong item go. The
+    /// predicate may lock or change this list (a change made by the predicate itself
+    /// counts as concurrent).
+    ///
+    /// ```
+    /// use mtsafe::CookieList;
+    ///
+    /// let list: CookieList<u32> = [1, 2, 3, 2].into_iter().collect();
+    /// assert_eq!(list.remove_where(|&x| x == 2), Some(2));
+    /// assert_eq!(list.snapshot().to_vec(), [1, 3, 2]);
+    /// assert_eq!(list.remove_where(|&x| x == 9), None);
+    /// assert_eq!(list.cookie(), 1); // only the change counted
+    /// ```
+    pub fn remove_where(&self, mut pred: impl FnMut(&T) -> bool) -> Option<T> {
+        // The common case first: ask about the current version, in order, and apply
+        // the answer if no write came in between.
+        let version = self.load();
+        let found = version.chunks.iter().enumerate().find_map(|(c, chunk)| {
+            let offset = chunk.items.iter().position(&mut pred)?;
+            Some((c, offset))
+        });
+        // No match: none of the items of a version current during the call matches.
+        let (c, offset) = found?;
+        let writer = self.writer.lock();
+        if Arc::ptr_eq(&writer, &version) {
+            return Some(self.remove_at(writer, c, offset));
+        }
+        // A write came in between: keep what was learned, per chunk, and retry.
+        let mut memo = Memo::new();
+        for chunk in &version.chunks[..c] {
+            memo.insert(&chunk.items, None);
+        }
+        memo.insert(&version.chunks[c].items, Some(offset));
+        memo.held.push(version);
+        let current = Arc::clone(&writer);
+        drop(writer);
+        self.remove_where_retry(memo, current, pred)
+    }
+
+    /// Removes item `offset` of chunk `c` of the current version (held in `writer`)
+    /// and returns it; what the write replaced is dropped after the lock is released.
+    fn remove_at(&self, mut writer: MutexGuard<'_, Arc<Version<T>>>, c: usize, offset: usize) -> T {
+        let item = writer.chunks[c].items[offset].clone();
+        let next = writer.removed(c, offset);
+        let retired = self.publish(&mut writer, next);
+        drop(writer);
+        drop(retired);
+        item
+    }
+
+    /// `remove_where` after a concurrent write: answers per chunk in `memo`, the
+    /// current version in `version`.
+    #[cold]
+    fn remove_where_retry(
+        &self,
+        mut memo: Memo<T, Option<usize>>,
+        mut version: Arc<Version<T>>,
+        mut pred: impl FnMut(&T) -> bool,
+    ) -> Option<T> {
+        loop {
+            // Ask the predicate, in order, until a match, about the chunks it has not
+            // seen yet. No lock is held.
+            for chunk in &version.chunks {
+                match memo.get(&chunk.items) {
+                    Some(Some(_)) => break,
+                    Some(None) => continue,
+                    None => {}
+                }
+                let found = chunk.items.iter().position(&mut pred);
+                memo.insert(&chunk.items, found);
+                if found.is_some() {
+                    break;
+                }
+            }
+            memo.held.push(version);
+
+            // Apply to the current version: walk it in order; every chunk before the
+            // match must be known not to match.
+            let writer = self.writer.lock();
+            let mut unknown = false;
+            let mut hit = None;
+            for (c, chunk) in writer.chunks.iter().enumerate() {
+                match memo.get(&chunk.items) {
+                    Some(None) => {}
+                    Some(&Some(offset)) => {
+                        hit = Some((c, offset));
+                        break;
+                    }
+                    None => {
+                        unknown = true;
+                        break;
+                    }
+                }
+            }
+            if unknown {
+                // A concurrent write replaced a chunk we need an answer about.
+                version = Arc::clone(&writer);
+                drop(writer);
+                continue;
+            }
+            let (c, offset) = hit?;
+            return Some(self.remove_at(writer, c, offset));
+        }
+    }
+
+    /// Keeps only the items for which `pred` returns `true` (one change, unless it
+    /// kept them all). `O(len)`.
+    ///
+    /// `pred` runs with no lock held, on the items of a snapshot; the result is applied
+    /// under the writer lock to the current version, as for
+    /// [`remove_where`](Self::remove_where): an item that a concurrent write added is
+    /// asked about before it is kept, and `pred` may see an item twice.
+    ///
+    /// ```
+    /// use mtsafe::CookieList;
+    ///
+    /// let list: CookieList<u32> = (0..10).collect();
+    /// list.retain(|x| x % 3 == 0);
+    /// assert_eq!(list.snapshot().to_vec(), [0, 3, 6, 9]);
+    /// ```
+    pub fn retain(&self, mut pred: impl FnMut(&T) -> bool) {
+        // Per chunk: `None` if it keeps all its items, else what it keeps (maybe
+        // nothing), cloned here with no lock held.
+        let mut memo = Memo::<T, Option<Vec<T>>>::new();
+        let mut version = self.load();
+        loop {
+            for chunk in &version.chunks {
+                if memo.get(&chunk.items).is_some() {
+                    continue;
+                }
+                let items = &chunk.items;
+                let kept = match items.iter().position(|x| !pred(x)) {
+                    None => None,
+                    Some(first_out) => {
+                        let mut kept = items[..first_out].to_vec();
+                        kept.extend(items[first_out + 1..].iter().filter(|x| pred(x)).cloned());
+                        Some(kept)
+                    }
+                };
+                memo.insert(items, kept);
+            }
+            memo.held.push(version);
+
+            let mut writer = self.writer.lock();
+            let mut chunks = Vec::with_capacity(writer.chunks.len());
+            let mut changed = false;
+            let mut unknown = false;
+            for chunk in &writer.chunks {
+                match memo.get(&chunk.items) {
+                    None => {
+                        unknown = true;
+                        break;
+                    }
+                    Some(None) => chunks.push(Kept::Shared(Arc::clone(&chunk.items))),
+                    Some(Some(kept)) => {
+                        changed = true;
+                        if !kept.is_empty() {
+                            chunks.push(Kept::Rebuilt(kept));
+                        }
+                    }
+                }
+            }
+            if unknown {
+                version = Arc::clone(&writer);
+                drop(writer);
+                continue;
+            }
+            if !changed {
+                return;
+            }
+            let len = chunks.iter().map(|k| k.items().len()).sum();
+            let next = Version::from_chunks(writer.next_cookie(), repack(chunks, len));
+            let retired = self.publish(&mut writer, next);
+            drop(writer);
+            drop(retired);
+            return;
+        }
+    }
+
+    /// An iterator over the items with GStreamer's resync contract
+    /// (`gst_bin_iterate_elements`, `gst_element_iterate_pads`); see [`CookieIter`].
+    pub fn iter(&self) -> CookieIter<'_, T> {
+        let version = self.load();
+        CookieIter {
+            list: self,
+            cookie: version.cookie,
+            cursor: Cursor::new(version),
+        }
+    }
+}
+
+/// A chunk as `retain` keeps it: the same `Arc`, or the items it kept of one.
+enum Kept<'a, T> {
+    Shared(Arc<[T]>),
+    Rebuilt(&'a [T]),
+}
+
+impl<T> Kept<'_, T> {
+    fn items(&self) -> &[T] {
+        match self {
+            Self::Shared(items) => items,
+            Self::Rebuilt(items) => items,
+        }
+    }
+}
+
+/// The chunks of a list of `len` items from what `retain` kept: untouched chunks that
+/// are not small stay shared; rebuilt and small ones are packed together, up to the
+/// chunk cap, between them.
+fn repack<T: Clone>(kept: Vec<Kept<'_, T>>, len: usize) -> Vec<Arc<[T]>> {
+    let cap = chunk_cap(len);
+    let low = chunk_low(len);
+    let mut out = Vec::with_capacity(kept.len());
+    let mut pending: Vec<T> = Vec::new();
+    for chunk in kept {
+        match chunk {
+            Kept::Shared(items) if items.len() >= low => {
+                if !pending.is_empty() {
+                    out.push(arc_slice(mem::take(&mut pending)));
+                }
+                out.push(items);
+            }
+            other => {
+                let items = other.items();
+                if !pending.is_empty() && pending.len() + items.len() > cap {
+                    out.push(arc_slice(mem::take(&mut pending)));
+                }
+                pending.extend_from_slice(items);
+            }
+        }
+    }
+    if !pending.is_empty() {
+        out.push(arc_slice(pending));
+    }
+    out
+}
+
+impl<T> Default for CookieList<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> FromIterator<T> for CookieList<T> {
+    /// A list of the items, at cookie 0.
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        let items: Vec<T> = iter.into_iter().collect();
+        let cap = chunk_cap(items.len());
+        let mut chunks = Vec::with_capacity(items.len().div_ceil(cap));
+        let mut items = items.into_iter();
+        loop {
+            let chunk: Vec<T> = items.by_ref().take(cap).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            chunks.push(arc_slice(chunk));
+        }
+        Self::with_version(Version::from_chunks(0, chunks))
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for CookieList<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let snapshot = self.snapshot();
+        f.debug_struct("CookieList")
+            .field("cookie", &snapshot.cookie())
+            .field("items", &snapshot)
+            .finish()
+    }
+}
+
+impl<T: Clone> IntoIterator for &CookieList<T> {
+    type Item = T;
+    type IntoIter = SnapshotIntoIter<T>;
+
+    /// The items of one [`snapshot`](CookieList::snapshot), for callers that do not
+    /// need `Resync`: later changes do not show.
+    fn into_iter(self) -> SnapshotIntoIter<T> {
+        self.snapshot().into_iter()
+    }
+}
+
+/// The list changed since the iterator was made or last resynced:
+/// `GST_ITERATOR_RESYNC`.
+///
+/// The caller rolls back what it did with this pass's items, if anything, and calls
+/// [`ResyncIterator::resync`] to start again from the head of the current list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Resync;
+
+impl fmt::Display for Resync {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the list changed since the iterator was made or last resynced")
+    }
+}
+
+impl std::error::Error for Resync {}
+
+/// GStreamer's `GstIterator` contract: `next` reports `Resync` when the underlying
+/// list changed, and `resync` starts over.
+///
+/// | GStreamer                      | here                                              |
+/// |--------------------------------|---------------------------------------------------|
+/// | `gst_iterator_next` → `OK`     | `next()` → `Ok(Some(item))`                       |
+/// | `gst_iterator_next` → `DONE`   | `next()` → `Ok(None)` (not sticky)                |
+/// | `gst_iterator_next` → `RESYNC` | `next()` → `Err(Resync)`, the iterator unchanged  |
+/// | `gst_iterator_resync`          | [`resync`](Self::resync)                          |
+/// | `gst_iterator_fold`            | [`fold`](Self::fold) (reports `Resync`)           |
+/// | `gst_iterator_foreach`         | [`foreach`](Self::foreach) (reports `Resync`)     |
+/// | `gst_iterator_find_custom`     | [`find`](Self::find) (resyncs by itself)          |
+/// | `gst_iterator_filter`          | [`filter`](Self::filter)                          |
+///
+/// Callbacks and predicates run with no lock held: they may use, lock or change the
+/// list (a change shows as `Resync` at the next step).
+///
+/// `next` returns a `Result`, not an `Option`, so this is not `Iterator`; iterate
+/// `&list` or a [`ListSnapshot`] for that.
+pub trait ResyncIterator {
+    /// What the iterator hands out.
+    type Item;
+
+    /// The next item, `Ok(None)` at the end, or `Err(Resync)` when the list changed
+    /// since the iterator was made or last resynced (checked before the position is
+    /// touched; the iterator is unchanged). The end is not sticky: after `Ok(None)`, a
+    /// change turns the next call into `Err(Resync)`.
+    fn next(&mut self) -> Result<Option<Self::Item>, Resync>;
+
+    /// Starts again from the head of the current list, at the current cookie.
+    fn resync(&mut self);
+
+    /// Folds the remaining items into `init` with `f`, which continues
+    /// (`ControlFlow::Continue`) or stops early (`ControlFlow::Break`, returned as
+    /// `Ok`). On `Resync` the accumulator is dropped and `Err(Resync)` returned: the
+    /// caller rolls back and decides whether to resync and fold again.
+    ///
+    /// ```
+    /// use core::ops::ControlFlow;
+    /// use mtsafe::{CookieList, ResyncIterator};
+    ///
+    /// let list: CookieList<u32> = (0..10).collect();
+    /// let sum = list.iter().fold(0, |acc, x| ControlFlow::Continue(acc + x));
+    /// assert_eq!(sum, Ok(45));
+    /// let first_big = list.iter().fold(0, |_, x| {
+    ///     if x > 6 { ControlFlow::Break(x) } else { ControlFlow::Continue(0) }
+    /// });
+    /// assert_eq!(first_big, Ok(7));
+    /// ```
+    fn fold<B, F>(&mut self, init: B, mut f: F) -> Result<B, Resync>
+    where
+        F: FnMut(B, Self::Item) -> ControlFlow<B, B>,
+    {
+        let mut acc = init;
+        while let Some(item) = self.next()? {
+            match f(acc, item) {
+                ControlFlow::Continue(next) => acc = next,
+                ControlFlow::Break(done) => return Ok(done),
+            }
+        }
+        Ok(acc)
+    }
+
+    /// Calls `f` on each remaining item; `Err(Resync)` when the list changed on the
+    /// way (the items already seen were seen: the caller rolls back).
+    fn foreach<F>(&mut self, mut f: F) -> Result<(), Resync>
+    where
+        F: FnMut(Self::Item),
+    {
+        while let Some(item) = self.next()? {
+            f(item);
+        }
+        Ok(())
+    }
+
+    /// The first remaining item for which `pred` returns `true`. On `Resync` it
+    /// resyncs and searches again from the head, so `pred` may see an item twice.
+    ///
+    /// Under a writer that changes the list faster than a search completes, this
+    /// searches until one does: the answer is always about one version of the list.
+    fn find<P>(&mut self, mut pred: P) -> Option<Self::Item>
+    where
+        P: FnMut(&Self::Item) -> bool,
+    {
+        loop {
+            match self.next() {
+                Ok(Some(item)) if pred(&item) => return Some(item),
+                Ok(Some(_)) => {}
+                Ok(None) => return None,
+                Err(Resync) => self.resync(),
+            }
+        }
+    }
+
+    /// An iterator over the items for which `pred` returns `true`, with the same
+    /// `next` / `resync` contract (`gst_iterator_filter`). Filters stack.
+    ///
+    /// ```
+    /// use mtsafe::{CookieList, ResyncIterator};
+    ///
+    /// let list: CookieList<u32> = (0..10).collect();
+    /// let mut it = list.iter().filter(|x| x % 2 == 0).filter(|x| *x > 4);
+    /// assert_eq!(it.next(), Ok(Some(6)));
+    /// list.push(10);
+    /// assert_eq!(it.next(), Err(mtsafe::Resync));
+    /// it.resync();
+    /// assert_eq!(it.find(|x| *x > 8), Some(10));
+    /// ```
+    fn filter<P>(self, pred: P) -> ResyncFilter<Self, P>
+    where
+        Self: Sized,
+        P: FnMut(&Self::Item) -> bool,
+    {
+        ResyncFilter { inner: self, pred }
+    }
+}
+
+/// The resync iterator of a [`CookieList`], made by [`CookieList::iter`]: a
+/// `GstIterator` over a children list (`gst_bin_iterate_elements`).
+///
+/// It owns the version of the list it walks (an immutable snapshot) and a position
+/// in it, and borrows the list only to read its cookie. A step loads the cookie
+/// (one atomic load, no lock) and, when it is the iterator's, clones the next item
+/// out of the iterator's own version; otherwise it reports [`Resync`] and changes
+/// nothing. See [`ResyncIterator`] for the methods.
+///
+/// ```
+/// use mtsafe::{CookieList, Resync, ResyncIterator};
+///
+/// let list: CookieList<u32> = (0..3).collect();
+/// let mut it = list.iter();
+/// assert_eq!(it.next(), Ok(Some(0)));
+/// list.push(3); // a change mid-pass
+/// assert_eq!(it.next(), Err(Resync));
+/// assert_eq!(it.next(), Err(Resync)); // until resynced
+/// it.resync();
+/// assert_eq!(it.cookie(), list.cookie());
+/// let mut seen = Vec::new();
+/// while let Some(x) = it.next().unwrap() {
+///     seen.push(x);
+/// }
+/// assert_eq!(seen, [0, 1, 2, 3]); // the new item is seen
+/// list.clear(); // Done is not sticky
+/// assert_eq!(it.next(), Err(Resync));
+/// ```
+///
+/// # Thread safety
+///
+/// `Send` (and `Sync`) when `T` is `Send + Sync`: it shares the list with the thread
+/// it came from and clones items out of a version that other threads read too.
+///
+/// ```
+/// fn assert_send<X: Send>() {}
+/// assert_send::<mtsafe::CookieIter<'static, mtsafe::CowShared<String>>>();
+/// ```
+///
+/// An `Rc` is not `Send`, so neither is an iterator of them:
+///
+/// ```compile_fail
+/// fn assert_send<X: Send>() {}
+/// assert_send::<mtsafe::CookieIter<'static, std::rc::Rc<String>>>();
+/// ```
+///
+/// A `Cell` may move between threads but not be shared, and two threads' iterators
+/// share the items:
+///
+/// ```compile_fail
+/// fn assert_send<X: Send>() {}
+/// assert_send::<mtsafe::CookieIter<'static, std::cell::Cell<u32>>>();
+/// ```
+pub struct CookieIter<'a, T> {
+    list: &'a CookieList<T>,
+    /// The cookie of the cursor's version, kept here so that a step reads it from
+    /// the iterator.
+    cookie: u64,
+    cursor: Cursor<T>,
+}
+
+impl<T> CookieIter<'_, T> {
+    /// The cookie of the version this iterator walks: the list's cookie when it was
+    /// made or last resynced.
+    pub fn cookie(&self) -> u64 {
+        self.cookie
+    }
+}
+
+impl<T: Clone> ResyncIterator for CookieIter<'_, T> {
+    type Item = T;
+
+    #[inline]
+    fn next(&mut self) -> Result<Option<T>, Resync> {
+        // Acquire: pairs with the writer's Release store; a reader that reports
+        // Resync sees the change behind it. The cookie is compared before the
+        // position is touched; on a mismatch nothing changes.
+        if self.list.cookie.load(Ordering::Acquire) != self.cookie {
+            return Err(Resync);
+        }
+        Ok(self.cursor.next().cloned())
+    }
+
+    fn resync(&mut self) {
+        // The old version is dropped here, with no lock held.
+        self.cursor = Cursor::new(self.list.load());
+        self.cookie = self.cursor.version.cookie;
+    }
+}
+
+impl<T> Clone for CookieIter<'_, T> {
+    /// Another iterator at the same position and cookie (`gst_iterator_copy`).
+    fn clone(&self) -> Self {
+        Self {
+            list: self.list,
+            cookie: self.cookie,
+            cursor: self.cursor.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for CookieIter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CookieIter")
+            .field("cookie", &self.cookie)
+            .field("position", &self.cursor.position())
+            .field("len", &self.cursor.version.len)
+            .finish()
+    }
+}
+
+/// A position in a version, shared by [`CookieIter`] and [`SnapshotIntoIter`]: the
+/// version (owned), the items of the chunk being walked, and the offset of the next
+/// item in them.
+struct Cursor<T> {
+    version: Arc<Version<T>>,
+    /// The items of `version.chunks[chunk - 1]`, or an empty slice before the first
+    /// chunk: a step indexes them directly instead of going through the version. A
+    /// pointer, not a reference, because it points into `version`, which the cursor
+    /// owns; the two are only ever set together (`new`, `next`).
+    items: NonNull<[T]>,
+    /// The index of the chunk after `items`.
+    chunk: usize,
+    offset: usize,
+}
+
+// SAFETY: the fields stand for an `Arc<Version<T>>` and a `&[T]` into that version;
+// both are `Send` and `Sync` when `T: Send + Sync`, which both impls require. (The
+// pointer alone would make the cursor neither.)
+unsafe impl<T: Send + Sync> Send for Cursor<T> {}
+// SAFETY: as for `Send`; a shared cursor only reads.
+unsafe impl<T: Send + Sync> Sync for Cursor<T> {}
+
+impl<T> Cursor<T> {
+    fn new(version: Arc<Version<T>>) -> Self {
+        Self {
+            version,
+            items: NonNull::from(&[][..]),
+            chunk: 0,
+            offset: 0,
+        }
+    }
+
+    /// The next item, by reference, or `None` at the end (and after it).
+    #[inline(always)]
+    fn next(&mut self) -> Option<&T> {
+        loop {
+            // SAFETY: `items` is the empty slice or the items of a chunk of
+            // `self.version`, set together with it; the cursor keeps that version,
+            // and so the chunk, alive, and a published chunk is never written. So the
+            // slice is valid for reads for as long as `self` is borrowed.
+            let items = unsafe { self.items.as_ref() };
+            if let Some(item) = items.get(self.offset) {
+                self.offset += 1;
+                return Some(item);
+            }
+            let next = self.version.chunks.get(self.chunk)?;
+            self.items = NonNull::from(&*next.items);
+            self.chunk += 1;
+            self.offset = 0;
+        }
+    }
+
+    /// How many items come before the next one.
+    fn position(&self) -> usize {
+        match self.chunk {
+            0 => 0,
+            next => self.version.chunks[next - 1].start + self.offset,
+        }
+    }
+}
+
+impl<T> Clone for Cursor<T> {
+    fn clone(&self) -> Self {
+        Self {
+            version: Arc::clone(&self.version),
+            // Points into the same version, which the clone holds too.
+            items: self.items,
+            chunk: self.chunk,
+            offset: self.offset,
+        }
+    }
+}
+
+/// A [`ResyncIterator`] over the items of another for which a predicate returns
+/// `true`: `gst_iterator_filter`. Made by [`ResyncIterator::filter`].
+///
+/// The predicate runs with no lock held. `resync` resyncs the inner iterator.
+#[derive(Clone)]
+pub struct ResyncFilter<I, P> {
+    inner: I,
+    pred: P,
+}
+
+impl<I, P> ResyncIterator for ResyncFilter<I, P>
+where
+    I: ResyncIterator,
+    P: FnMut(&I::Item) -> bool,
+{
+    type Item = I::Item;
+
+    fn next(&mut self) -> Result<Option<I::Item>, Resync> {
+        while let Some(item) = self.inner.next()? {
+            if (self.pred)(&item) {
+                return Ok(Some(item));
+            }
+        }
+        Ok(None)
+    }
+
+    fn resync(&mut self) {
+        self.inner.resync();
+    }
+}
+
+impl<I: fmt::Debug, P> fmt::Debug for ResyncFilter<I, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResyncFilter")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+/// All items of a [`CookieList`] at one cookie, made by [`CookieList::snapshot`]:
+/// immutable, usable with no lock, cheap to clone (one `Arc`).
+///
+/// The items sit in chunks, not in one slice; [`iter`](Self::iter) walks them as
+/// `&T`, and iterating the snapshot by value clones them out.
+pub struct ListSnapshot<T> {
+    version: Arc<Version<T>>,
+}
+
+impl<T> ListSnapshot<T> {
+    /// The list's cookie when this snapshot was taken.
+    pub fn cookie(&self) -> u64 {
+        self.version.cookie
+    }
+
+    /// The number of items.
+    pub fn len(&self) -> usize {
+        self.version.len
+    }
+
+    /// Whether there are no items.
+    pub fn is_empty(&self) -> bool {
+        self.version.len == 0
+    }
+
+    /// The item at `index`, in `O(log(len))`.
+    pub fn get(&self, index: usize) -> Option<&T> {
+        self.version.get(index)
+    }
+
+    /// The items, by reference.
+    pub fn iter(&self) -> SnapshotIter<'_, T> {
+        SnapshotIter {
+            chunks: self.version.chunks.iter(),
+            items: [].iter(),
+            remaining: self.version.len,
+        }
+    }
+
+    /// The items, cloned into a `Vec`.
+    pub fn to_vec(&self) -> Vec<T>
+    where
+        T: Clone,
+    {
+        let mut out = Vec::with_capacity(self.len());
+        for chunk in &self.version.chunks {
+            out.extend_from_slice(&chunk.items);
+        }
+        out
+    }
+}
+
+impl<T> Clone for ListSnapshot<T> {
+    fn clone(&self) -> Self {
+        Self {
+            version: Arc::clone(&self.version),
+        }
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for ListSnapshot<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a ListSnapshot<T> {
+    type Item = &'a T;
+    type IntoIter = SnapshotIter<'a, T>;
+
+    fn into_iter(self) -> SnapshotIter<'a, T> {
+        self.iter()
+    }
+}
+
+impl<T: Clone> IntoIterator for ListSnapshot<T> {
+    type Item = T;
+    type IntoIter = SnapshotIntoIter<T>;
+
+    fn into_iter(self) -> SnapshotIntoIter<T> {
+        SnapshotIntoIter {
+            cursor: Cursor::new(self.version),
+        }
+    }
+}
+
+/// The items of a [`ListSnapshot`] by reference; made by [`ListSnapshot::iter`].
+pub struct SnapshotIter<'a, T> {
+    chunks: core::slice::Iter<'a, Chunk<T>>,
+    items: core::slice::Iter<'a, T>,
+    remaining: usize,
+}
+
+impl<'a, T> Iterator for SnapshotIter<'a, T> {
+    type Item = &'a T;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a T> {
+        loop {
+            if let Some(item) = self.items.next() {
+                self.remaining -= 1;
+                return Some(item);
+            }
+            self.items = self.chunks.next()?.items.iter();
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl<T> ExactSizeIterator for SnapshotIter<'_, T> {}
+impl<T> FusedIterator for SnapshotIter<'_, T> {}
+
+impl<T> Clone for SnapshotIter<'_, T> {
+    fn clone(&self) -> Self {
+        Self {
+            chunks: self.chunks.clone(),
+            items: self.items.clone(),
+            remaining: self.remaining,
+        }
+    }
+}
+
+impl<T> fmt::Debug for SnapshotIter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SnapshotIter")
+            .field("remaining", &self.remaining)
+            .finish()
+    }
+}
+
+/// The items of a snapshot, cloned out one by one: what iterating a [`ListSnapshot`]
+/// or a `&CookieList` by value gives.
+pub struct SnapshotIntoIter<T> {
+    cursor: Cursor<T>,
+}
+
+impl<T> SnapshotIntoIter<T> {
+    /// The cookie of the snapshot being iterated.
+    pub fn cookie(&self) -> u64 {
+        self.cursor.version.cookie
+    }
+}
+
+impl<T: Clone> Iterator for SnapshotIntoIter<T> {
+    type Item = T;
+
+    #[inline]
+    fn next(&mut self) -> Option<T> {
+        self.cursor.next().cloned()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let remaining = self.cursor.version.len - self.cursor.position();
+        (remaining, Some(remaining))
+    }
+}
+
+impl<T: Clone> ExactSizeIterator for SnapshotIntoIter<T> {}
+impl<T: Clone> FusedIterator for SnapshotIntoIter<T> {}
+
+impl<T> Clone for SnapshotIntoIter<T> {
+    fn clone(&self) -> Self {
+        Self {
+            cursor: self.cursor.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for SnapshotIntoIter<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SnapshotIntoIter")
+            .field("cookie", &self.cookie())
+            .field(
+                "remaining",
+                &(self.cursor.version.len - self.cursor.position()),
+            )
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Checks the chunk invariants of the current version.
+    fn check<T>(list: &CookieList<T>) {
+        let v = list.load();
+        let mut start = 0;
+        for chunk in &v.chunks {
+            assert!(!chunk.items.is_empty());
+            assert_eq!(chunk.start, start);
+            start += chunk.items.len();
+        }
+        assert_eq!(start, v.len);
+        assert_eq!(v.cookie, list.cookie());
+    }
+
+    fn chunk_lens<T>(list: &CookieList<T>) -> Vec<usize> {
+        list.load().chunks.iter().map(|c| c.items.len()).collect()
+    }
+
+    #[test]
+    fn chunk_cap_grows_with_the_square_root() {
+        assert_eq!(chunk_cap(0), 32);
+        assert_eq!(chunk_cap(1000), 32);
+        assert_eq!(chunk_cap(10_000), 100);
+        assert_eq!(chunk_cap(1_000_000), 1000);
+    }
+
+    #[test]
+    fn push_fills_chunks_to_their_cap() {
+        let list = CookieList::new();
+        for i in 0..100u32 {
+            list.push(i);
+            check(&list);
+        }
+        assert_eq!(chunk_lens(&list), [32, 32, 32, 4]);
+        assert_eq!(list.snapshot().to_vec(), (0..100).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_write_shares_the_chunks_it_does_not_touch() {
+        let list: CookieList<u32> = (0..1000).collect();
+        let before = list.load();
+        list.push(1000);
+        let after = list.load();
+        // How many chunks two versions share, position by position.
+        let shared = |a: &Version<u32>, b: &Version<u32>| {
+            a.chunks
+                .iter()
+                .zip(&b.chunks)
+                .filter(|(x, y)| Arc::ptr_eq(&x.items, &y.items))
+                .count()
+        };
+        assert_eq!(shared(&before, &after), before.chunks.len() - 1);
+        list.remove_where(|&x| x == 500);
+        let third = list.load();
+        let kept = shared(&after, &third);
+        assert!(kept >= after.chunks.len() - 2, "{kept}");
+    }
+
+    #[test]
+    fn insert_splits_a_full_chunk() {
+        let list: CookieList<u32> = (0..64).collect();
+        assert_eq!(chunk_lens(&list), [32, 32]);
+        list.insert(5, 100);
+        check(&list);
+        assert_eq!(chunk_lens(&list), [16, 17, 32]);
+        let mut expected: Vec<u32> = (0..64).collect();
+        expected.insert(5, 100);
+        assert_eq!(list.snapshot().to_vec(), expected);
+        for i in 0..=expected.len() {
+            assert_eq!(list.snapshot().get(i), expected.get(i));
+        }
+    }
+
+    #[test]
+    fn removing_merges_small_chunks() {
+        let list: CookieList<u32> = (0..64).collect();
+        for x in 32..52 {
+            assert_eq!(list.remove_where(|&y| y == x), Some(x));
+            check(&list);
+        }
+        assert_eq!(chunk_lens(&list), [32, 12]);
+        for x in 0..24 {
+            assert_eq!(list.remove_where(|&y| y == x), Some(x));
+        }
+        assert_eq!(chunk_lens(&list), [8, 12]);
+        // Below a quarter of the cap, and the two fit in one chunk: merged.
+        assert_eq!(list.remove_where(|&y| y == 24), Some(24));
+        check(&list);
+        assert_eq!(chunk_lens(&list), [19]);
+        let expected: Vec<u32> = (25..32).chain(52..64).collect();
+        assert_eq!(list.snapshot().to_vec(), expected);
+        // A small chunk next to a full one stays: merging would overfill.
+        let list: CookieList<u32> = (0..64).collect();
+        for x in 0..29 {
+            list.remove_where(|&y| y == x);
+        }
+        assert_eq!(chunk_lens(&list), [3, 32]);
+        while list.remove_where(|_| true).is_some() {
+            check(&list);
+        }
+        assert!(list.is_empty());
+        assert_eq!(chunk_lens(&list), [] as [usize; 0]);
+    }
+
+    #[test]
+    fn retain_repacks_small_chunks() {
+        let list: CookieList<u32> = (0..320).collect();
+        list.retain(|x| x % 10 == 0);
+        check(&list);
+        assert_eq!(
+            list.snapshot().to_vec(),
+            (0..32).map(|x| x * 10).collect::<Vec<_>>()
+        );
+        assert_eq!(chunk_lens(&list), [32]);
+        let cookie = list.cookie();
+        list.retain(|_| true);
+        assert_eq!(list.cookie(), cookie, "keeping all is no change");
+    }
+
+    #[test]
+    fn load_takes_the_writer_lock_only_when_cookie_and_version_disagree() {
+        let list: CookieList<u32> = (0..3).collect();
+        // Simulate a writer between its two stores: the snapshot published, the
+        // cookie not yet.
+        let writer = list.writer.lock();
+        let next = Arc::new(writer.pushed(3));
+        let old = list.current.swap(Arc::clone(&next));
+        drop(writer);
+        // The reader must not pair cookie 0 with version 1: it falls back to the
+        // writer's version, which is still version 0.
+        let v = list.load();
+        assert_eq!((v.cookie, v.len), (0, 3));
+        drop(v);
+        // Finish the write as `publish` would.
+        let mut writer = list.writer.lock();
+        list.cookie.store(1, Ordering::Release);
+        *writer = next;
+        drop(writer);
+        drop(old);
+        assert_eq!(list.load().len, 4);
+        check(&list);
+    }
+}

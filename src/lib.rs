@@ -14,10 +14,10 @@
 //! | `GstMiniObject` ref/unref, `gst_mini_object_is_writable`, `make_writable` | [`CowShared<T>`]  | a shared immutable value; [`CowShared::get_writable`] copies only when shared, never otherwise |
 //! | `GstStructure.parent_refcount`, `GstMiniObject` parents (memory in a buffer) | [`ParentLink`] | a child knows the live refcount of the one parent that holds it; a second parent is refused; a link never dangles |
 //! | `GstBuffer` of `GstMemory` blocks                                      | [`buffer`]         | two-level copy-on-write: copying a buffer shares its blocks, writing a block copies that block only |
+//! | children list + `guint32` cookie, `GstIterator` (`next`, `resync`, `fold`, `foreach`, `find_custom`, `filter`) | [`CookieList<T>`], [`CookieIter`] | items handed out as clones, used with no lock; any change since the last resync makes the next step report [`Resync`] before touching a position; readers never lock, so a busy writer cannot starve them |
 //!
-//! More of the map (cookie-versioned lists and their resync iterator, floating
-//! references, object locks, the object hierarchy, lock-free property snapshots) is
-//! being built; the README tracks it.
+//! More of the map (floating references, object locks, the object hierarchy,
+//! lock-free property snapshots) is being built; the README tracks it.
 //!
 //! # Quick start
 //!
@@ -53,6 +53,10 @@ mod cow;
 mod parent_link;
 mod sync;
 
+pub use cookie_list::{
+    CookieIter, CookieList, ListSnapshot, Resync, ResyncFilter, ResyncIterator, SnapshotIntoIter,
+    SnapshotIter,
+};
 pub use cow::CowShared;
 pub use parent_link::{LinkError, ParentLink, ParentRef};
 
