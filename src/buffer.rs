@@ -62,6 +62,15 @@ impl<S> Memory<S> {
         &self.link
     }
 
+    /// Unlinks the block if this handle is its only one: what a buffer does with each
+    /// block that leaves it or goes with it. A block shared with another holder keeps
+    /// its link (see [`ParentLink`]).
+    fn unlink_if_alone(block: &mut CowShared<Self>) {
+        if let Some(block) = CowShared::get_mut(block) {
+            block.link.unlink();
+        }
+    }
+
     /// GStreamer's writability rule for a child: this handle is the block's only one,
     /// and the buffer it is linked to (if any) is not shared.
     pub fn is_writable(block: &CowShared<Self>) -> bool {
@@ -169,9 +178,7 @@ impl<S: Clone> Buffer<S> {
     /// own copy.
     pub fn append_memory(this: &mut CowShared<Self>, mut memory: CowShared<Memory<S>>) {
         let (buffer, parent) = CowShared::get_writable_as_parent(this);
-        if let Some(block) = CowShared::get_mut(&mut memory) {
-            block.link.unlink();
-        }
+        Memory::unlink_if_alone(&mut memory);
         // Refused only for a shared block that another buffer links; see above.
         let _ = memory.link.link(parent);
         buffer.memories.push(memory);
@@ -184,9 +191,7 @@ impl<S: Clone> Buffer<S> {
     /// When `index` is out of range.
     pub fn remove_memory(this: &mut CowShared<Self>, index: usize) -> CowShared<Memory<S>> {
         let mut memory = CowShared::get_writable(this).memories.remove(index);
-        if let Some(block) = CowShared::get_mut(&mut memory) {
-            block.link.unlink();
-        }
+        Memory::unlink_if_alone(&mut memory);
         memory
     }
 
@@ -235,11 +240,7 @@ impl<S> Clone for Buffer<S> {
 impl<S> Drop for Buffer<S> {
     fn drop(&mut self) {
         // The parent unlinks the children it holds alone before they go with it.
-        for memory in &mut self.memories {
-            if let Some(block) = CowShared::get_mut(memory) {
-                block.link.unlink();
-            }
-        }
+        self.memories.iter_mut().for_each(Memory::unlink_if_alone);
     }
 }
 
