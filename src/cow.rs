@@ -504,6 +504,123 @@ impl<T: Hash> Hash for CowShared<T> {
 // `CowShared` never pins or moves the value out from under a handle.
 impl<T> Unpin for CowShared<T> {}
 
+impl<T> CowShared<T> {
+    /// A weak handle: counted in the link word, so it keeps the allocation (never the
+    /// value) and can [`upgrade`](WeakShared::upgrade) while strong handles remain.
+    ///
+    /// Crate-private, and only for values that are never written through `&mut`:
+    /// an upgrade can raise the strong count from one at any moment, so
+    /// `get_mut` / `get_writable` on such a value could hand out a `&mut T` that an
+    /// upgraded handle reads. The object model, the one user, never does either.
+    pub(crate) fn downgrade(this: &Self) -> WeakShared<T> {
+        // Relaxed: our strong handle keeps the allocation alive now; the increment
+        // publishes nothing (`ParentLink::link`'s argument).
+        let old = this.header().links.fetch_add(1, Ordering::Relaxed);
+        if old > MAX_LINKS {
+            abort();
+        }
+        WeakShared { ptr: this.ptr }
+    }
+}
+
+/// A weak handle to a [`CowShared`] value (see [`CowShared::downgrade`]): one count in
+/// the link word, like a `ParentLink`, so the strong handles' last drop leaves the
+/// allocation to it; the value goes with the last strong handle as usual.
+pub(crate) struct WeakShared<T> {
+    ptr: NonNull<Inner<T>>,
+}
+
+// SAFETY: a weak handle reads only the atomic counts, and upgrades into a handle that
+// is `Send + Sync` under the same bounds as `CowShared<T>`.
+unsafe impl<T: Send + Sync> Send for WeakShared<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send + Sync> Sync for WeakShared<T> {}
+
+impl<T> WeakShared<T> {
+    fn header(&self) -> &Header {
+        // SAFETY: our link count keeps the header allocated (the value may be gone;
+        // only the header is borrowed).
+        unsafe { &(*self.ptr.as_ptr()).header }
+    }
+
+    /// A strong handle, unless the value is already gone.
+    pub(crate) fn upgrade(&self) -> Option<CowShared<T>> {
+        let strong = &self.header().strong;
+        // Relaxed: a first guess for the compare-exchange, which decides.
+        let mut count = strong.load(Ordering::Relaxed);
+        loop {
+            if count == 0 {
+                return None;
+            }
+            if count > MAX_STRONG {
+                abort();
+            }
+            // Acquire on success: as `std::sync::Weak::upgrade`, the new handle's reads
+            // of the value come after everything published through the count's
+            // release sequence. Never from zero: a value whose last strong handle went
+            // is not resurrected. Relaxed on failure: we only retry.
+            match strong.compare_exchange_weak(
+                count,
+                count + 1,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    return Some(CowShared {
+                        ptr: self.ptr,
+                        _owns: PhantomData,
+                    })
+                }
+                Err(now) => count = now,
+            }
+        }
+    }
+
+    /// Whether this weak handle is to the value at `value` (which may be being
+    /// dropped: this compares addresses only).
+    pub(crate) fn points_to(&self, value: *const T) -> bool {
+        // SAFETY: our link count keeps the allocation; `addr_of!` computes the field's
+        // address without reading it or making a reference.
+        let ours = unsafe { core::ptr::addr_of!((*self.ptr.as_ptr()).value) };
+        // `ManuallyDrop<T>` is `repr(transparent)`: its address is the value's.
+        ours.cast::<T>() == value
+    }
+
+    /// Whether this weak handle and `strong` name the same allocation.
+    pub(crate) fn is(&self, strong: &CowShared<T>) -> bool {
+        self.ptr == strong.ptr
+    }
+}
+
+impl<T> Clone for WeakShared<T> {
+    fn clone(&self) -> Self {
+        // Relaxed: this weak handle keeps the allocation alive now.
+        let old = self.header().links.fetch_add(1, Ordering::Relaxed);
+        if old > MAX_LINKS {
+            abort();
+        }
+        Self { ptr: self.ptr }
+    }
+}
+
+impl<T> Drop for WeakShared<T> {
+    fn drop(&mut self) {
+        // AcqRel: Release so our reads of the header happen before whoever frees it;
+        // Acquire in case we free it (`ParentLink::unlink`'s argument).
+        if self.header().links.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // The strong handles' link is gone, so their value is gone too.
+            // SAFETY: we held the last count; the value was dropped or moved out.
+            unsafe { release_allocation::<T>(self.ptr.cast()) };
+        }
+    }
+}
+
+impl<T> fmt::Debug for WeakShared<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(WeakShared)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

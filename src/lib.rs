@@ -50,7 +50,11 @@
 pub mod buffer;
 mod cookie_list;
 mod cow;
+mod floating;
+mod object;
+mod object_lock;
 mod parent_link;
+mod property;
 mod sync;
 
 pub use cookie_list::{
@@ -58,7 +62,11 @@ pub use cookie_list::{
     SnapshotIter,
 };
 pub use cow::CowShared;
+pub use floating::Floating;
+pub use object::{IntoChild, Object, ObjectError, ObjectGuard, WeakObject};
+pub use object_lock::{ObjectLock, ObjectLockGuard};
 pub use parent_link::{LinkError, ParentLink, ParentRef};
+pub use property::{Property, Snapshot};
 
 /// The README's Rust snippets, compiled and run as doctests so they cannot go stale.
 #[cfg(doctest)]

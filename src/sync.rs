@@ -84,6 +84,10 @@ mod imp {
         pub(crate) const fn new(value: T) -> Self {
             Self(core::cell::UnsafeCell::new(value))
         }
+
+        pub(crate) fn into_inner(self) -> T {
+            self.0.into_inner()
+        }
     }
 
     impl<T: ?Sized> UnsafeCell<T> {
@@ -99,12 +103,51 @@ mod imp {
             f(self.0.get())
         }
     }
+
+    /// A mutable pointer to the cell's value that a guard can keep (under loom the
+    /// access is tracked for as long as it lives).
+    #[inline(always)]
+    pub(crate) fn get_mut_ptr<T>(cell: &UnsafeCell<T>) -> CellMutPtr<T> {
+        CellMutPtr(cell.0.get())
+    }
+
+    /// A raw pointer into an [`UnsafeCell`], kept by a guard.
+    #[derive(Debug)]
+    pub(crate) struct CellMutPtr<T: ?Sized>(*mut T);
+
+    impl<T: ?Sized> CellMutPtr<T> {
+        /// # Safety
+        /// The cell is live and the caller has exclusive access to its value for `'a`.
+        #[inline(always)]
+        pub(crate) unsafe fn get<'a>(&self) -> &'a mut T {
+            // SAFETY: the caller's contract.
+            unsafe { &mut *self.0 }
+        }
+    }
 }
 
 #[cfg(loom)]
 #[allow(dead_code, unused_imports)]
 mod imp {
     pub(crate) use loom::cell::UnsafeCell;
+
+    /// loom's tracked pointer into an [`UnsafeCell`], kept by a guard.
+    #[derive(Debug)]
+    pub(crate) struct CellMutPtr<T: ?Sized>(loom::cell::MutPtr<T>);
+
+    impl<T: ?Sized> CellMutPtr<T> {
+        /// # Safety
+        /// The cell is live and the caller has exclusive access to its value for `'a`.
+        pub(crate) unsafe fn get<'a>(&self) -> &'a mut T {
+            // SAFETY: the caller's contract.
+            unsafe { &mut *(self.0.deref() as *mut T) }
+        }
+    }
+
+    /// A loom-tracked mutable pointer to the cell's value.
+    pub(crate) fn get_mut_ptr<T>(cell: &UnsafeCell<T>) -> CellMutPtr<T> {
+        CellMutPtr(cell.get_mut())
+    }
     pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
     pub(crate) use loom::sync::Arc;
 
@@ -175,6 +218,36 @@ mod swap_imp {
         pub(crate) fn swap(&self, new: Arc<T>) -> Arc<T> {
             self.0.swap(new)
         }
+
+        /// The current value, behind arc-swap's guard: usually no reference count is
+        /// touched at all (a per-thread debt slot records the borrow instead).
+        #[inline(always)]
+        pub(crate) fn load(&self) -> SwapGuard<T> {
+            self.0.load()
+        }
+
+        /// Replaces the value with `f(current)`, retrying `f` on the new current value
+        /// when another writer replaced it meanwhile, so no update is lost; returns
+        /// the value that was replaced.
+        #[inline]
+        pub(crate) fn rcu(&self, mut f: impl FnMut(&T) -> T) -> Arc<T> {
+            self.0.rcu(|current| Arc::new(f(current)))
+        }
+    }
+
+    /// What [`ArcSwap::load`] returns: arc-swap's guard, which derefs to the `Arc`.
+    pub(crate) type SwapGuard<T> = arc_swap::Guard<Arc<T>>;
+
+    /// An owned `Arc` out of a guard.
+    #[inline]
+    pub(crate) fn guard_into_arc<T>(guard: SwapGuard<T>) -> Arc<T> {
+        arc_swap::Guard::into_inner(guard)
+    }
+
+    /// A guard holding an owned `Arc`.
+    #[inline]
+    pub(crate) fn guard_from_arc<T>(arc: Arc<T>) -> SwapGuard<T> {
+        arc_swap::Guard::from_inner(arc)
     }
 
     /// `Arc<[T]>` from a `Vec<T>` (one allocation, the items moved in).
@@ -214,6 +287,32 @@ mod swap_imp {
         pub(crate) fn swap(&self, new: Arc<T>) -> Arc<T> {
             core::mem::replace(&mut *self.0.lock(), new)
         }
+
+        /// The current value (an `Arc` clone; arc-swap's guard has the same contract).
+        pub(crate) fn load(&self) -> SwapGuard<T> {
+            self.load_full()
+        }
+
+        /// Replaces the value with `f(current)` in one critical section; returns the
+        /// value that was replaced.
+        pub(crate) fn rcu(&self, mut f: impl FnMut(&T) -> T) -> Arc<T> {
+            let mut current = self.0.lock();
+            let new = Arc::new(f(&current));
+            core::mem::replace(&mut *current, new)
+        }
+    }
+
+    /// What [`ArcSwap::load`] returns: under loom, the `Arc` itself.
+    pub(crate) type SwapGuard<T> = Arc<T>;
+
+    /// An owned `Arc` out of a guard.
+    pub(crate) fn guard_into_arc<T>(guard: SwapGuard<T>) -> Arc<T> {
+        guard
+    }
+
+    /// A guard holding an owned `Arc`.
+    pub(crate) fn guard_from_arc<T>(arc: Arc<T>) -> SwapGuard<T> {
+        arc
     }
 
     /// `Arc<[T]>` from a `Vec<T>`; loom's `Arc` has no unsized coercion, so it adopts a
@@ -223,7 +322,7 @@ mod swap_imp {
     }
 }
 
-pub(crate) use swap_imp::{arc_slice, ArcSwap};
+pub(crate) use swap_imp::{arc_slice, guard_from_arc, guard_into_arc, ArcSwap, SwapGuard};
 
 /// Marks an allocation that mtsafe frees by hand: under loom it is a
 /// `loom::alloc::Track`, so a model that leaks the allocation fails; elsewhere it is a
@@ -251,4 +350,193 @@ impl AllocTrack {
 #[inline(never)]
 pub(crate) fn abort() -> ! {
     std::process::abort()
+}
+
+// ---------------------------------------------------------------------------------
+// `RawLock`: the lock under `ObjectLock` (lock and unlock as separate calls).
+// ---------------------------------------------------------------------------------
+
+/// A raw mutual-exclusion lock whose lock and unlock are separate calls, for
+/// `ObjectLock`'s own guard: `parking_lot::RawMutex` normally; under Miri a spin lock
+/// over one atomic (parking_lot's parking casts integers to pointers, which
+/// strict-provenance Miri refuses); under loom a loom mutex and condition variable,
+/// so that loom sees every wait and reports a deadlock as one.
+#[cfg(all(not(loom), not(miri)))]
+pub(crate) struct RawLock(parking_lot::RawMutex);
+
+#[cfg(all(not(loom), not(miri)))]
+impl RawLock {
+    pub(crate) const fn new() -> Self {
+        use parking_lot::lock_api::RawMutex as _;
+        Self(parking_lot::RawMutex::INIT)
+    }
+
+    /// Takes the lock if it is free; never blocks.
+    #[inline(always)]
+    pub(crate) fn try_lock(&self) -> bool {
+        use parking_lot::lock_api::RawMutex as _;
+        self.0.try_lock()
+    }
+
+    /// Blocks until the lock is taken.
+    #[inline]
+    pub(crate) fn lock(&self) {
+        use parking_lot::lock_api::RawMutex as _;
+        self.0.lock()
+    }
+
+    /// # Safety
+    /// The calling thread holds the lock.
+    #[inline(always)]
+    pub(crate) unsafe fn unlock(&self) {
+        use parking_lot::lock_api::RawMutex as _;
+        // SAFETY: the caller holds the lock (this function's contract).
+        unsafe { self.0.unlock() }
+    }
+
+    /// Whether some thread holds the lock (a snapshot).
+    pub(crate) fn is_locked(&self) -> bool {
+        use parking_lot::lock_api::RawMutex as _;
+        self.0.is_locked()
+    }
+}
+
+#[cfg(all(not(loom), miri))]
+pub(crate) struct RawLock(std::sync::atomic::AtomicBool);
+
+#[cfg(all(not(loom), miri))]
+impl RawLock {
+    pub(crate) const fn new() -> Self {
+        Self(std::sync::atomic::AtomicBool::new(false))
+    }
+
+    pub(crate) fn try_lock(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        // Acquire: the holder's writes before its Release unlock become visible.
+        // Relaxed on failure: nothing was taken.
+        self.0
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    pub(crate) fn lock(&self) {
+        while !self.try_lock() {
+            std::thread::yield_now();
+        }
+    }
+
+    /// # Safety
+    /// The calling thread holds the lock.
+    pub(crate) unsafe fn unlock(&self) {
+        // Release: the holder's writes happen before the next holder's Acquire.
+        self.0.store(false, std::sync::atomic::Ordering::Release);
+    }
+
+    pub(crate) fn is_locked(&self) -> bool {
+        // Relaxed: a snapshot for assertions; nothing is read on its strength.
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+#[cfg(loom)]
+pub(crate) struct RawLock {
+    held: loom::sync::Mutex<bool>,
+    freed: loom::sync::Condvar,
+}
+
+#[cfg(loom)]
+impl RawLock {
+    pub(crate) fn new() -> Self {
+        Self {
+            held: loom::sync::Mutex::new(false),
+            freed: loom::sync::Condvar::new(),
+        }
+    }
+
+    pub(crate) fn try_lock(&self) -> bool {
+        let mut held = self.held.lock().unwrap();
+        !core::mem::replace(&mut *held, true)
+    }
+
+    pub(crate) fn lock(&self) {
+        let mut held = self.held.lock().unwrap();
+        while *held {
+            held = self.freed.wait(held).unwrap();
+        }
+        *held = true;
+    }
+
+    /// # Safety
+    /// The calling thread holds the lock.
+    pub(crate) unsafe fn unlock(&self) {
+        *self.held.lock().unwrap() = false;
+        self.freed.notify_one();
+    }
+
+    pub(crate) fn is_locked(&self) -> bool {
+        *self.held.lock().unwrap()
+    }
+}
+
+impl core::fmt::Debug for RawLock {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RawLock")
+            .field("locked", &self.is_locked())
+            .finish()
+    }
+}
+
+/// A number that identifies the calling thread among the live threads, never zero:
+/// the address of a thread-local byte. A thread that exits may pass its number on to
+/// a later thread; no two live threads share one.
+#[inline(always)]
+pub(crate) fn current_thread_token() -> usize {
+    #[cfg(not(loom))]
+    std::thread_local!(static TOKEN: u8 = const { 0 });
+    #[cfg(loom)]
+    loom::thread_local!(static TOKEN: u8 = 0);
+    TOKEN.with(|byte| core::ptr::from_ref(byte).addr())
+}
+
+// ---------------------------------------------------------------------------------
+// Process-wide state of the object model.
+// ---------------------------------------------------------------------------------
+
+/// The lock that serializes changes to the object hierarchy (add, remove): held
+/// around the parent's and the child's object locks, in that order.
+#[cfg(not(loom))]
+pub(crate) fn hierarchy_lock() -> MutexGuard<'static, ()> {
+    static HIERARCHY: Mutex<()> = Mutex::new(());
+    HIERARCHY.lock()
+}
+
+/// The lock that serializes changes to the object hierarchy; a loom mutex (one per
+/// model run), so loom sees it and its deadlocks.
+#[cfg(loom)]
+pub(crate) fn hierarchy_lock() -> MutexGuard<'static, ()> {
+    loom::lazy_static! {
+        static ref HIERARCHY: Mutex<()> = Mutex::new(());
+    }
+    HIERARCHY.lock()
+}
+
+/// The next index for a default object name with this prefix (`element0`,
+/// `element1`, ...), counted per prefix across the process.
+///
+/// A plain std mutex in every build: naming is bookkeeping, not one of the
+/// interleavings the loom models are about.
+pub(crate) fn next_name_index(prefix: &str) -> u64 {
+    use std::collections::BTreeMap;
+    static COUNTERS: std::sync::Mutex<BTreeMap<String, u64>> =
+        std::sync::Mutex::new(BTreeMap::new());
+    let mut counters = COUNTERS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(next) = counters.get_mut(prefix) {
+        let index = *next;
+        *next += 1;
+        return index;
+    }
+    counters.insert(prefix.to_owned(), 1);
+    0
 }

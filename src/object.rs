@@ -1,0 +1,617 @@
+//! [`Object<T>`]: GStreamer's object rules (`GstObject`): floating creation, a name, at
+//! most one parent held weakly, children held strongly in a [`CookieList`], and
+//! accessors that copy or re-reference before any lock is released.
+//!
+//! # Locks, and their order
+//!
+//! Each object has its own [`ObjectLock`] over its parent link (GStreamer's
+//! `GST_OBJECT_LOCK` over `GST_OBJECT_PARENT`); its name is a [`Property`] written
+//! under that lock and read without one. Changes to the hierarchy (`add`, `remove`)
+//! are serialized on one process-wide hierarchy lock, then take the parent's lock,
+//! then the child's: parent before child, always. That is stricter than GStreamer,
+//! where `gst_bin_add (a, b)` racing `gst_bin_add (b, a)` takes the two object locks
+//! in opposite orders and can deadlock; here the second add finds the cycle and is
+//! refused. Structural changes are rare next to reads, and a read (`parent`,
+//! `name`, iterating the children) never takes the hierarchy lock.
+//!
+//! No lock is held while an object is destroyed: handles taken out of the hierarchy
+//! are dropped after every guard is released, so an object's last reference never
+//! goes while its own lock is held.
+
+use core::fmt;
+use core::ops::Deref;
+
+use crate::cookie_list::{CookieIter, CookieList, ListSnapshot};
+use crate::cow::{CowShared, WeakShared};
+use crate::floating::{FloatState, Floating};
+use crate::object_lock::ObjectLock;
+use crate::property::{Property, Snapshot};
+use crate::sync::{hierarchy_lock, next_name_index};
+
+/// What an object's own lock protects.
+struct Core<T> {
+    /// The parent, held weakly: a child never keeps its parent alive.
+    parent: Option<WeakShared<ObjectInner<T>>>,
+}
+
+/// One object: the allocation behind every [`Object<T>`] handle.
+pub(crate) struct ObjectInner<T> {
+    float: FloatState,
+    /// Written under `core`'s lock (so a rename cannot race a reparent), read
+    /// without it.
+    name: Property<String>,
+    core: ObjectLock<Core<T>>,
+    children: CookieList<Object<T>>,
+    data: T,
+}
+
+impl<T> Drop for ObjectInner<T> {
+    /// A parent unparents its children before it goes (GstBin's dispose): each
+    /// child's weak link to it is cleared, one child lock at a time.
+    fn drop(&mut self) {
+        let me: *const ObjectInner<T> = self;
+        for child in self.children.snapshot().iter() {
+            let mut core = child.inner.core.lock_described(|| child.describe());
+            if core
+                .parent
+                .as_ref()
+                .is_some_and(|parent| parent.points_to(me))
+            {
+                core.parent = None;
+            }
+        }
+    }
+}
+
+/// A reference-counted handle to an object: `GstObject *` with the rules enforced.
+///
+/// - Made floating ([`Object::new`] returns a [`Floating<T>`]), sunk exactly once.
+/// - A name, unique among its siblings; default names are `<type><n>`, unique per
+///   type across the process (`element0`, `element1`, ...).
+/// - At most one parent, held weakly; children held strongly, in a [`CookieList`]
+///   iterated with the resync iterator ([`children`](Self::children)).
+/// - Accessors return copies or new references ([`name`](Self::name),
+///   [`parent`](Self::parent)), taken before the lock that guards them is released.
+/// - Derefs to `T`, the object's own data. Put per-object state that needs the
+///   object's lock in an [`ObjectLock`] field of `T`, and lock-free readable
+///   settings in [`Property`] fields.
+///
+/// Reference operations are associated functions (`Object::ref_count(&obj)`), like
+/// `Arc`'s, so they never shadow `T`'s methods; the hierarchy operations are methods
+/// (`bin.add(element)`), as GStreamer developers write them, and take precedence over
+/// `T`'s methods of the same name.
+///
+/// ```
+/// use mtsafe::{Object, ObjectError};
+///
+/// let bin = Object::with_name("bin", ()).sink();
+/// let src = Object::with_name("src", ());
+/// let weak = src.downgrade();
+/// bin.add(src)?;                                        // sinks the floating child
+///
+/// let src = weak.upgrade().unwrap();
+/// assert!(Object::ptr_eq(&src.parent().unwrap(), &bin)); // a new reference
+/// assert_eq!(Object::ref_count(&src), 2);               // the bin's and ours
+///
+/// // A second parent is refused, and the child is unchanged:
+/// let other = Object::with_name("other", ()).sink();
+/// assert!(matches!(other.add(&src), Err(ObjectError::HasParent { .. })));
+///
+/// bin.remove(&src)?;
+/// assert!(src.parent().is_none());
+/// # Ok::<(), ObjectError>(())
+/// ```
+pub struct Object<T> {
+    inner: CowShared<ObjectInner<T>>,
+}
+
+/// A weak handle to an [`Object<T>`]: keeps no object alive; upgrades while one is.
+pub struct WeakObject<T> {
+    inner: WeakShared<ObjectInner<T>>,
+}
+
+/// Why a hierarchy or naming operation was refused. Nothing changed when one is
+/// returned; a floating child given to a refused `add` has been destroyed (unless
+/// other handles hold it), never leaked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ObjectError {
+    /// An object cannot be its own parent.
+    SelfParent {
+        /// The object's name.
+        name: String,
+    },
+    /// The child has a parent already (GStreamer: "object already has a parent").
+    HasParent {
+        /// The child's name.
+        child: String,
+        /// The name of the parent it has.
+        parent: String,
+    },
+    /// The child is an ancestor of the parent: adding it would make a cycle.
+    WouldCycle {
+        /// The child's name.
+        child: String,
+        /// The parent's name.
+        parent: String,
+    },
+    /// The parent has a child of that name already.
+    DuplicateName {
+        /// The name both have.
+        name: String,
+        /// The parent's name.
+        parent: String,
+    },
+    /// The object is not a child of this parent.
+    NotAChild {
+        /// The object's name.
+        child: String,
+        /// The parent's name.
+        parent: String,
+    },
+    /// A parented object cannot be renamed (its siblings rely on its name).
+    RenameParented {
+        /// The object's name.
+        name: String,
+    },
+}
+
+impl fmt::Display for ObjectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SelfParent { name } => write!(f, "'{name}' cannot be its own parent"),
+            Self::HasParent { child, parent } => {
+                write!(f, "'{child}' already has a parent ('{parent}')")
+            }
+            Self::WouldCycle { child, parent } => write!(
+                f,
+                "'{child}' is an ancestor of '{parent}': adding it would make a cycle"
+            ),
+            Self::DuplicateName { name, parent } => {
+                write!(f, "'{parent}' already has a child named '{name}'")
+            }
+            Self::NotAChild { child, parent } => {
+                write!(f, "'{child}' is not a child of '{parent}'")
+            }
+            Self::RenameParented { name } => {
+                write!(
+                    f,
+                    "'{name}' has a parent: a parented object cannot be renamed"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for ObjectError {}
+
+/// What [`Object::add`] accepts as a child: a [`Floating<T>`] (sunk by the add), an
+/// [`Object<T>`] handle (whose reference the parent takes over) or `&Object<T>` (the
+/// parent takes a new reference). On a floating object the last two adopt the
+/// floating reference, as `gst_object_set_parent`'s `ref_sink` does.
+pub trait IntoChild<T>: into_child::Sealed {
+    /// The reference the parent will hold.
+    fn into_child(self) -> Object<T>;
+}
+
+mod into_child {
+    pub trait Sealed {}
+    impl<T> Sealed for super::Floating<T> {}
+    impl<T> Sealed for super::Object<T> {}
+    impl<T> Sealed for &super::Object<T> {}
+}
+
+impl<T> IntoChild<T> for Floating<T> {
+    fn into_child(self) -> Object<T> {
+        self.sink()
+    }
+}
+
+impl<T> IntoChild<T> for Object<T> {
+    fn into_child(self) -> Object<T> {
+        Object::ref_sink(&self)
+    }
+}
+
+impl<T> IntoChild<T> for &Object<T> {
+    fn into_child(self) -> Object<T> {
+        Object::ref_sink(self)
+    }
+}
+
+/// The default-name prefix of `T`: its type name without path or generics,
+/// lowercased (`my_app::Element<f32>` gives `element`).
+fn default_prefix<T>() -> String {
+    let name = core::any::type_name::<T>();
+    let name = name.split('<').next().unwrap_or(name);
+    let name = name.rsplit("::").next().unwrap_or(name);
+    let name = name.trim_matches(|c: char| !c.is_alphanumeric());
+    if name.is_empty() {
+        "object".to_owned()
+    } else {
+        name.to_lowercase()
+    }
+}
+
+impl<T> Object<T> {
+    /// A new object with a default name (`<type><n>`, unique per type), floating.
+    // A new object is floating (owned by nobody until sunk), so `new` returns the
+    // floating reference, not a handle.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(data: T) -> Floating<T> {
+        let mut name = default_prefix::<T>();
+        let index = next_name_index(&name);
+        use fmt::Write as _;
+        let _ = write!(name, "{index}");
+        Self::with_name(name, data)
+    }
+
+    /// A new object named `name`, floating.
+    pub fn with_name(name: impl Into<String>, data: T) -> Floating<T> {
+        Floating::from_new(Object {
+            inner: CowShared::new(ObjectInner {
+                float: FloatState::new_floating(),
+                name: Property::new(name.into()),
+                core: ObjectLock::new(Core { parent: None }),
+                children: CookieList::new(),
+                data,
+            }),
+        })
+    }
+
+    pub(crate) fn float_state(&self) -> &FloatState {
+        &self.inner.float
+    }
+
+    /// The reference count, as GLib reports it: a floating reference that a handle
+    /// adopted counts once, even while its [`Floating<T>`] still exists. A snapshot:
+    /// other threads may change it at any moment.
+    pub fn ref_count(this: &Self) -> usize {
+        CowShared::ref_count(&this.inner) - this.inner.float.adopted()
+    }
+
+    /// Whether one reference to the object is floating (owned by nobody yet).
+    pub fn is_floating(this: &Self) -> bool {
+        this.inner.float.is_floating()
+    }
+
+    /// `gst_object_ref_sink`: a new handle that adopts the floating reference if the
+    /// object is floating (the count stays, the flag clears), or adds a reference if
+    /// not. Of two threads racing here on one floating object, exactly one adopts.
+    pub fn ref_sink(this: &Self) -> Self {
+        // The new handle's own count first: whatever the claim's outcome, the
+        // handle is backed by a count (module docs of `floating`).
+        let handle = this.clone();
+        this.inner.float.try_adopt();
+        handle
+    }
+
+    /// `g_object_force_floating`: this handle's reference becomes floating again
+    /// (owned by nobody until sunk). On an object that is floating already the flag
+    /// stays with the reference that floats, and this one stays ordinary.
+    pub fn force_floating(this: Self) -> Floating<T> {
+        Floating::from_handle(this)
+    }
+
+    /// Whether both handles are the same object.
+    pub fn ptr_eq(a: &Self, b: &Self) -> bool {
+        CowShared::ptr_eq(&a.inner, &b.inner)
+    }
+
+    /// A weak handle, which keeps no object alive.
+    pub fn downgrade(&self) -> WeakObject<T> {
+        WeakObject {
+            inner: CowShared::downgrade(&self.inner),
+        }
+    }
+
+    /// A copy of the name (`gst_object_get_name`), read without a lock.
+    pub fn name(&self) -> String {
+        String::clone(&self.inner.name.load())
+    }
+
+    /// The name as a shared snapshot, without copying it.
+    pub fn name_snapshot(&self) -> Snapshot<String> {
+        self.inner.name.load()
+    }
+
+    /// Renames an object that has no parent (`gst_object_set_name`). A parented
+    /// object is refused: its parent relies on its name being unique.
+    pub fn set_name(&self, name: impl Into<String>) -> Result<(), ObjectError> {
+        let core = self.lock_core();
+        if Self::live_parent(&core.parent).is_some() {
+            return Err(ObjectError::RenameParented { name: self.name() });
+        }
+        self.inner.name.set(name.into());
+        drop(core);
+        Ok(())
+    }
+
+    /// Takes this object's own lock (`GST_OBJECT_LOCK`), for reading its name and
+    /// parent as one consistent pair. The lock is not recursive: calling a method
+    /// that takes it ([`parent`](Self::parent), [`set_name`](Self::set_name), `add`
+    /// or `remove` on it or its parent) while holding the guard panics, naming the
+    /// object, where GStreamer would deadlock.
+    pub fn lock(&self) -> ObjectGuard<'_, T> {
+        ObjectGuard {
+            object: self,
+            core: self.lock_core(),
+        }
+    }
+
+    /// Whether the calling thread holds this object's own lock.
+    pub fn is_locked_by_current_thread(&self) -> bool {
+        self.inner.core.is_locked_by_current_thread()
+    }
+
+    fn lock_core(&self) -> crate::ObjectLockGuard<'_, Core<T>> {
+        self.inner.core.lock_described(|| self.describe())
+    }
+
+    fn describe(&self) -> String {
+        format!("the object lock of '{}'", self.inner.name.load())
+    }
+
+    fn live_parent(parent: &Option<WeakShared<ObjectInner<T>>>) -> Option<Object<T>> {
+        parent
+            .as_ref()
+            .and_then(WeakShared::upgrade)
+            .map(|inner| Object { inner })
+    }
+
+    /// The parent, as a new reference taken under this object's lock
+    /// (`gst_object_get_parent`), or `None`.
+    pub fn parent(&self) -> Option<Object<T>> {
+        let core = self.lock_core();
+        let parent = Self::live_parent(&core.parent);
+        drop(core);
+        parent
+    }
+
+    /// Whether `parent` is this object's parent.
+    pub fn has_as_parent(&self, parent: &Object<T>) -> bool {
+        self.parent().is_some_and(|p| Object::ptr_eq(&p, parent))
+    }
+
+    /// Whether `ancestor` is this object, its parent, or an ancestor of its parent
+    /// (`gst_object_has_as_ancestor`: an object is its own ancestor).
+    pub fn has_as_ancestor(&self, ancestor: &Object<T>) -> bool {
+        if Object::ptr_eq(self, ancestor) {
+            return true;
+        }
+        let mut current = self.parent();
+        while let Some(object) = current {
+            if Object::ptr_eq(&object, ancestor) {
+                return true;
+            }
+            current = object.parent();
+        }
+        false
+    }
+
+    /// The top of this object's hierarchy: the ancestor with no parent (this object
+    /// itself when it has none).
+    pub fn toplevel(&self) -> Object<T> {
+        let mut top = self.clone();
+        while let Some(parent) = top.parent() {
+            top = parent;
+        }
+        top
+    }
+
+    /// Adds `child` (`gst_bin_add`): sinks a floating child, gives it this object as
+    /// its parent and appends it to the children (bumping their cookie).
+    ///
+    /// Refused, with nothing changed, when the child is this object, has a parent,
+    /// is an ancestor of this object, or has the name of a child already here. A
+    /// floating child given to a refused add is destroyed (unless other handles
+    /// hold it), never leaked.
+    pub fn add(&self, child: impl IntoChild<T>) -> Result<(), ObjectError> {
+        let child = child.into_child();
+        let result = self.add_locked(&child);
+        // The parent's reference is in the list on success; on failure, ours is
+        // dropped here, after every lock is released.
+        drop(child);
+        result
+    }
+
+    fn add_locked(&self, child: &Object<T>) -> Result<(), ObjectError> {
+        if Object::ptr_eq(self, child) {
+            return Err(ObjectError::SelfParent { name: self.name() });
+        }
+        let _hierarchy = hierarchy_lock();
+        // Parent links are only made under the hierarchy lock, so this answer holds
+        // until we release it.
+        if self.has_as_ancestor(child) {
+            return Err(ObjectError::WouldCycle {
+                child: child.name(),
+                parent: self.name(),
+            });
+        }
+        let parent_core = self.lock_core();
+        let mut child_core = child.lock_core();
+        if let Some(parent) = Self::live_parent(&child_core.parent) {
+            drop(child_core);
+            drop(parent_core);
+            return Err(ObjectError::HasParent {
+                child: child.name(),
+                parent: parent.name(),
+            });
+        }
+        // Checked under the child's lock: a rename needs it, so the name is final.
+        let name = child.name_snapshot();
+        if self
+            .inner
+            .children
+            .snapshot()
+            .iter()
+            .any(|c| *c.name_snapshot() == *name)
+        {
+            drop(child_core);
+            drop(parent_core);
+            return Err(ObjectError::DuplicateName {
+                name: String::clone(&name),
+                parent: self.name(),
+            });
+        }
+        child_core.parent = Some(CowShared::downgrade(&self.inner));
+        drop(child_core);
+        self.inner.children.push(child.clone());
+        drop(parent_core);
+        Ok(())
+    }
+
+    /// Removes `child` (`gst_bin_remove`): unparents it and takes it out of the
+    /// children (bumping their cookie). The parent's reference is released after
+    /// every lock is, so a child held by nobody else is destroyed then.
+    pub fn remove(&self, child: &Object<T>) -> Result<(), ObjectError> {
+        let removed = {
+            let _hierarchy = hierarchy_lock();
+            let parent_core = self.lock_core();
+            let mut child_core = child.lock_core();
+            let is_ours = child_core
+                .parent
+                .as_ref()
+                .is_some_and(|parent| parent.is(&self.inner));
+            if !is_ours {
+                drop(child_core);
+                drop(parent_core);
+                return Err(ObjectError::NotAChild {
+                    child: child.name(),
+                    parent: self.name(),
+                });
+            }
+            child_core.parent = None;
+            drop(child_core);
+            let removed = self
+                .inner
+                .children
+                .remove_where(|c| Object::ptr_eq(c, child));
+            drop(parent_core);
+            removed
+        };
+        debug_assert!(
+            removed.is_some(),
+            "a parented child is in its parent's list"
+        );
+        drop(removed);
+        Ok(())
+    }
+
+    /// Takes this object out of its parent (`gst_object_unparent` through the bin):
+    /// `Ok(false)` when it has no parent.
+    pub fn unparent(&self) -> Result<bool, ObjectError> {
+        match self.parent() {
+            Some(parent) => parent.remove(self).map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    /// The children, through the resync iterator (`gst_bin_iterate_elements`): each
+    /// step hands out a new reference, takes no lock, and reports
+    /// [`Resync`](crate::Resync) if the children changed since the iterator was made
+    /// or last resynced.
+    pub fn children(&self) -> CookieIter<'_, Object<T>> {
+        self.inner.children.iter()
+    }
+
+    /// All children at one cookie, usable with no lock.
+    pub fn children_snapshot(&self) -> ListSnapshot<Object<T>> {
+        self.inner.children.snapshot()
+    }
+
+    /// The children's cookie: bumped by every add and remove.
+    pub fn children_cookie(&self) -> u64 {
+        self.inner.children.cookie()
+    }
+
+    /// The number of children, at some moment during the call.
+    pub fn n_children(&self) -> usize {
+        self.inner.children.len()
+    }
+
+    /// The child named `name`, as a new reference (`gst_bin_get_by_name`, one level).
+    pub fn child_by_name(&self, name: &str) -> Option<Object<T>> {
+        self.children_snapshot()
+            .iter()
+            .find(|c| c.name_snapshot().as_str() == name)
+            .cloned()
+    }
+}
+
+impl<T> Clone for Object<T> {
+    /// Another reference (`gst_object_ref`): one atomic increment. On a floating
+    /// object the flag stays; see [`Object::ref_sink`].
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T> Deref for Object<T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        &self.inner.data
+    }
+}
+
+impl<T> fmt::Debug for Object<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Object")
+            .field("name", &*self.inner.name.load())
+            .field("ref_count", &Object::ref_count(self))
+            .field("floating", &Object::is_floating(self))
+            .finish_non_exhaustive()
+    }
+}
+
+/// An object's own lock, held ([`Object::lock`]). What leaves it are copies and new
+/// references.
+pub struct ObjectGuard<'a, T> {
+    object: &'a Object<T>,
+    core: crate::ObjectLockGuard<'a, Core<T>>,
+}
+
+impl<T> ObjectGuard<'_, T> {
+    /// The parent, as a new reference taken under the lock.
+    pub fn parent(&self) -> Option<Object<T>> {
+        Object::live_parent(&self.core.parent)
+    }
+
+    /// A copy of the name (stable while the lock is held: renaming takes it).
+    pub fn name(&self) -> String {
+        self.object.name()
+    }
+}
+
+impl<T> fmt::Debug for ObjectGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectGuard")
+            .field("name", &*self.object.name_snapshot())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> WeakObject<T> {
+    /// A handle, if the object is still alive.
+    pub fn upgrade(&self) -> Option<Object<T>> {
+        self.inner.upgrade().map(|inner| Object { inner })
+    }
+}
+
+impl<T> Clone for WeakObject<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for WeakObject<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(WeakObject)")
+    }
+}

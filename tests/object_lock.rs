@@ -1,0 +1,132 @@
+//! ObjectLock: mutual exclusion, re-lock reported (not hung), holder queries.
+
+mod common;
+
+use common::scaled;
+use mtsafe::{Object, ObjectLock};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+
+#[test]
+fn the_lock_excludes_other_threads() {
+    // A non-atomic read-modify-write split by a yield: lost updates if two threads
+    // were ever inside at once.
+    let lock = ObjectLock::new(0u64);
+    let per_thread = scaled(20_000, 200);
+    thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..per_thread {
+                    let mut guard = lock.lock();
+                    let seen = *guard;
+                    if seen % 64 == 0 {
+                        thread::yield_now();
+                    }
+                    *guard = seen + 1;
+                }
+            });
+        }
+    });
+    assert_eq!(*lock.lock(), 4 * per_thread as u64);
+}
+
+#[test]
+fn relocking_on_the_holding_thread_panics_with_a_clear_message() {
+    let lock = ObjectLock::new(5u8);
+    let guard = lock.lock();
+    let err = catch_unwind(AssertUnwindSafe(|| {
+        let _second = lock.lock();
+    }))
+    .expect_err("a re-lock must panic, not hang");
+    let message = err.downcast::<String>().expect("a formatted message");
+    assert!(
+        message.contains("already locked by this thread"),
+        "{message}"
+    );
+    assert!(
+        message.contains("ObjectLock<u8>"),
+        "names what was locked: {message}"
+    );
+    // The first guard is intact and still holds the lock.
+    assert_eq!(*guard, 5);
+    assert!(lock.is_locked_by_current_thread());
+    drop(guard);
+    assert!(!lock.is_locked());
+}
+
+#[test]
+fn an_objects_relock_panic_names_the_object() {
+    // GStreamer's classic: gst_object_get_parent() while holding GST_OBJECT_LOCK.
+    let obj = Object::with_name("volume0", ()).sink();
+    let guard = obj.lock();
+    assert!(obj.is_locked_by_current_thread());
+    let err = catch_unwind(AssertUnwindSafe(|| obj.parent())).unwrap_err();
+    let message = err.downcast::<String>().unwrap();
+    assert!(message.contains("'volume0'"), "{message}");
+    assert!(
+        message.contains("already locked by this thread"),
+        "{message}"
+    );
+    // Under the guard, the accessors that do not re-lock work:
+    assert!(guard.parent().is_none());
+    assert_eq!(guard.name(), "volume0");
+    drop(guard);
+    assert!(!obj.is_locked_by_current_thread());
+    assert!(obj.parent().is_none());
+}
+
+#[test]
+fn holder_queries_answer_per_thread() {
+    let lock = ObjectLock::new(());
+    assert!(!lock.is_locked() && !lock.is_locked_by_current_thread());
+    let guard = lock.lock();
+    assert!(lock.is_locked() && lock.is_locked_by_current_thread());
+    thread::scope(|s| {
+        s.spawn(|| {
+            assert!(lock.is_locked());
+            assert!(
+                !lock.is_locked_by_current_thread(),
+                "held by another thread"
+            );
+            assert!(lock.try_lock().is_none());
+        });
+    });
+    assert!(
+        lock.try_lock().is_none(),
+        "try_lock by the holder fails, never hangs"
+    );
+    drop(guard);
+    assert!(lock.try_lock().is_some());
+}
+
+#[test]
+fn a_waiter_blocks_until_the_holder_unlocks() {
+    let lock = ObjectLock::new(0u32);
+    let released = AtomicBool::new(false);
+    thread::scope(|s| {
+        let mut guard = lock.lock();
+        let waiter = s.spawn(|| {
+            let value = *lock.lock();
+            // The holder set `released` before unlocking.
+            assert!(released.load(Ordering::SeqCst));
+            value
+        });
+        thread::sleep(std::time::Duration::from_millis(if cfg!(miri) {
+            1
+        } else {
+            20
+        }));
+        *guard = 7;
+        released.store(true, Ordering::SeqCst);
+        drop(guard);
+        assert_eq!(waiter.join().unwrap(), 7);
+    });
+}
+
+#[test]
+fn get_mut_and_into_inner_need_no_lock() {
+    let mut lock = ObjectLock::new(vec![1]);
+    lock.get_mut().push(2);
+    assert_eq!(lock.into_inner(), [1, 2]);
+}
