@@ -69,3 +69,35 @@ impl Drop for Payload {
 pub fn drop_counter() -> Arc<AtomicUsize> {
     Arc::new(AtomicUsize::new(0))
 }
+
+/// Object data for the object-model models: immutable once made (so `Sync`), with a
+/// drop counter and a `Track`, so a model fails when an object leaks or is destroyed
+/// twice.
+#[derive(Debug)]
+pub struct Tracked {
+    drops: Arc<AtomicUsize>,
+    _track: Track<()>,
+}
+
+impl Tracked {
+    /// One object's data, counting its drop in `drops`.
+    pub fn new(drops: &Arc<AtomicUsize>) -> Self {
+        Self {
+            drops: Arc::clone(drops),
+            _track: Track::new(()),
+        }
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        // Relaxed: read after the model's threads are joined.
+        self.drops.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The drops counted so far (read after the model's threads are joined).
+pub fn drops(counter: &Arc<AtomicUsize>) -> usize {
+    // Relaxed: the joins already ordered every drop before this read.
+    counter.load(Ordering::Relaxed)
+}

@@ -1,0 +1,159 @@
+//! loom models of the object hierarchy: racing adds, add/remove racing an
+//! iteration of the children, a parent dying under a child's `parent()`, and the
+//! lock order (loom fails a model whose threads can deadlock).
+//!
+//! Run with
+//! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p mtsafe-loom-tests --release --test loom_hierarchy`.
+#![cfg(loom)]
+
+use loom::thread;
+use mtsafe::{Object, ObjectError, Resync, ResyncIterator};
+use mtsafe_loom_tests::{drop_counter, drops, Tracked};
+
+/// One child added to two parents at once: exactly one add wins, the other gets an
+/// error, and the child is in exactly the winner's children.
+#[test]
+fn one_child_two_parents_one_winner() {
+    loom::model(|| {
+        let counter = drop_counter();
+        let p1 = Object::with_name("p1", Tracked::new(&counter)).sink();
+        let p2 = Object::with_name("p2", Tracked::new(&counter)).sink();
+        let child = Object::with_name("c", Tracked::new(&counter)).sink();
+        let (p1c, childc) = (p1.clone(), child.clone());
+        let t = thread::spawn(move || p1c.add(&childc));
+        let second = p2.add(&child);
+        let first = t.join().unwrap();
+        assert!(first.is_ok() != second.is_ok(), "{first:?} {second:?}");
+        let refused = if first.is_ok() { &second } else { &first };
+        assert!(matches!(refused, Err(ObjectError::HasParent { .. })));
+        let winner = if first.is_ok() { &p1 } else { &p2 };
+        assert!(child.has_as_parent(winner));
+        assert_eq!(p1.n_children() + p2.n_children(), 1);
+        assert_eq!(Object::ref_count(&child), 2);
+        drop((p1, p2, child));
+        assert_eq!(drops(&counter), 3);
+    });
+}
+
+/// `a.add(b)` racing `b.add(a)`: no interleaving deadlocks (loom would report it),
+/// one wins, the other is refused as a cycle.
+#[test]
+fn opposite_adds_neither_deadlock_nor_cycle() {
+    loom::model(|| {
+        let counter = drop_counter();
+        let a = Object::with_name("a", Tracked::new(&counter)).sink();
+        let b = Object::with_name("b", Tracked::new(&counter)).sink();
+        let (ac, bc) = (a.clone(), b.clone());
+        let t = thread::spawn(move || ac.add(&bc));
+        let second = b.add(&a);
+        let first = t.join().unwrap();
+        assert!(first.is_ok() != second.is_ok(), "{first:?} {second:?}");
+        assert!([&first, &second]
+            .iter()
+            .any(|r| matches!(r, Err(ObjectError::WouldCycle { .. }))));
+        drop((a, b));
+        assert_eq!(drops(&counter), 2, "no cycle, so nothing leaked");
+    });
+}
+
+/// A writer adds one child and removes another while a reader walks the children
+/// with the resync iterator: each yielded child is one that was in the list, a
+/// completed pass has no duplicates, and every object is destroyed exactly once.
+#[test]
+fn add_and_remove_racing_an_iteration() {
+    loom::model(|| {
+        let counter = drop_counter();
+        let bin = Object::with_name("bin", Tracked::new(&counter)).sink();
+        bin.add(Object::with_name("a", Tracked::new(&counter)))
+            .unwrap();
+        let writer_bin = bin.clone();
+        let t = thread::spawn(move || {
+            writer_bin
+                .add(Object::with_name("b", Tracked::new(&counter)))
+                .unwrap();
+            let a = writer_bin.child_by_name("a").unwrap();
+            writer_bin.remove(&a).unwrap();
+            (counter, a)
+        });
+        let mut it = bin.children();
+        let mut seen = Vec::new();
+        let mut resyncs = 0;
+        loop {
+            match it.next() {
+                Ok(Some(child)) => {
+                    let name = child.name();
+                    assert!(name == "a" || name == "b", "{name}");
+                    assert!(!seen.contains(&name), "a child twice in one pass");
+                    seen.push(name);
+                }
+                Ok(None) => break,
+                Err(Resync) => {
+                    resyncs += 1;
+                    assert!(resyncs <= 2, "two changes, at most two resyncs");
+                    it.resync();
+                    seen.clear();
+                }
+            }
+        }
+        assert!(!seen.is_empty(), "every version has a child");
+        drop(it);
+        let (counter, a) = t.join().unwrap();
+        let names: Vec<_> = bin.children_snapshot().iter().map(|c| c.name()).collect();
+        assert_eq!(names, ["b"]);
+        assert!(a.parent().is_none(), "remove unparents");
+        assert_eq!(drops(&counter), 0);
+        drop(a);
+        assert_eq!(drops(&counter), 1, "the removed child, held by nobody else");
+        drop(bin);
+        assert_eq!(drops(&counter), 3);
+    });
+}
+
+/// A child reads its parent while the parent's last handle is dropped on another
+/// thread: `parent()` gives a live new reference or `None`, never a dangling one,
+/// and the parent's death clears the child's link.
+#[test]
+fn parent_dying_under_a_parent_read() {
+    loom::model(|| {
+        let counter = drop_counter();
+        let parent = Object::with_name("p", Tracked::new(&counter)).sink();
+        let child = Object::with_name("c", Tracked::new(&counter)).sink();
+        parent.add(&child).unwrap();
+        let t = thread::spawn(move || drop(parent));
+        if let Some(p) = child.parent() {
+            assert_eq!(p.name(), "p");
+        }
+        t.join().unwrap();
+        assert!(child.parent().is_none());
+        assert_eq!(drops(&counter), 1);
+        drop(child);
+        assert_eq!(drops(&counter), 2);
+    });
+}
+
+/// Lock order: an add (hierarchy, then parent, then child) racing reads and a
+/// rename attempt on the child (child lock only) and a read of the parent's
+/// ancestry: loom finds no deadlock, and a rename succeeds only before the add.
+#[test]
+fn add_racing_child_reads_and_rename() {
+    loom::model(|| {
+        let counter = drop_counter();
+        let parent = Object::with_name("p", Tracked::new(&counter)).sink();
+        let child = Object::with_name("c", Tracked::new(&counter)).sink();
+        let (pc, cc) = (parent.clone(), child.clone());
+        let t = thread::spawn(move || pc.add(&cc).unwrap());
+        let renamed = child.set_name("renamed");
+        let _ = child.has_as_ancestor(&parent);
+        t.join().unwrap();
+        match renamed {
+            Ok(()) => assert_eq!(child.name(), "renamed"),
+            Err(e) => {
+                assert!(matches!(e, ObjectError::RenameParented { .. }));
+                assert_eq!(child.name(), "c");
+            }
+        }
+        assert!(child.has_as_parent(&parent));
+        drop((parent, child));
+        assert_eq!(drops(&counter), 2);
+    });
+}
