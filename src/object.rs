@@ -26,7 +26,7 @@ use crate::cow::{CowShared, WeakShared};
 use crate::floating::{FloatState, Floating};
 use crate::object_lock::ObjectLock;
 use crate::property::{Property, Snapshot};
-use crate::sync::{hierarchy_lock, next_name_index};
+use crate::sync::{default_name, hierarchy_lock};
 
 /// What an object's own lock protects.
 struct Core<T> {
@@ -239,11 +239,7 @@ impl<T> Object<T> {
     // floating reference, not a handle.
     #[allow(clippy::new_ret_no_self)]
     pub fn new(data: T) -> Floating<T> {
-        let mut name = default_prefix::<T>();
-        let index = next_name_index(&name);
-        use fmt::Write as _;
-        let _ = write!(name, "{index}");
-        Self::with_name(name, data)
+        Self::with_name(default_name::<T>(default_prefix::<T>), data)
     }
 
     /// A new object named `name`, floating.

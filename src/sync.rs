@@ -520,23 +520,54 @@ pub(crate) fn hierarchy_lock() -> MutexGuard<'static, ()> {
     HIERARCHY.lock()
 }
 
-/// The next index for a default object name with this prefix (`element0`,
-/// `element1`, ...), counted per prefix across the process.
+/// A default object name for type `T`: `<prefix><n>`, where `prefix` is computed once
+/// per type by `prefix` (the caller's rule) and `n` counts per prefix across the
+/// process (`element0`, `element1`, ...), so two threads never get the same name.
 ///
-/// A plain std mutex in every build: naming is bookkeeping, not one of the
-/// interleavings the loom models are about.
-pub(crate) fn next_name_index(prefix: &str) -> u64 {
+/// Plain std primitives in every build: naming is bookkeeping, not one of the
+/// interleavings the loom models are about. Each distinct prefix gets one counter,
+/// allocated once and kept for the life of the process (one per type, a bounded
+/// set); each thread caches the counter of the types it names, so a name costs one
+/// atomic increment and the formatting, without a lock.
+pub(crate) fn default_name<T: ?Sized>(prefix: impl FnOnce() -> String) -> String {
+    use std::cell::RefCell;
     use std::collections::BTreeMap;
-    static COUNTERS: std::sync::Mutex<BTreeMap<String, u64>> =
-        std::sync::Mutex::new(BTreeMap::new());
-    let mut counters = COUNTERS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(next) = counters.get_mut(prefix) {
-        let index = *next;
-        *next += 1;
-        return index;
+    use std::fmt::Write as _;
+    use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
+
+    type Counter = (&'static str, &'static StdAtomicU64);
+    std::thread_local! {
+        // Keyed by the type's name (a `&'static str` per type).
+        static CACHE: RefCell<Vec<(&'static str, Counter)>> = const { RefCell::new(Vec::new()) };
     }
-    counters.insert(prefix.to_owned(), 1);
-    0
+    static COUNTERS: std::sync::Mutex<BTreeMap<String, Counter>> =
+        std::sync::Mutex::new(BTreeMap::new());
+
+    let type_name = core::any::type_name::<T>();
+    let cached = CACHE.with(|cache| {
+        let cache = cache.borrow();
+        cache
+            .iter()
+            .find(|(name, _)| core::ptr::eq(*name, type_name) || *name == type_name)
+            .map(|(_, counter)| *counter)
+    });
+    let (prefix, counter) = cached.unwrap_or_else(|| {
+        let prefix = prefix();
+        let mut counters = COUNTERS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let counter = *counters.entry(prefix).or_insert_with_key(|prefix| {
+            let leaked: &'static str = Box::leak(prefix.clone().into_boxed_str());
+            (leaked, Box::leak(Box::new(StdAtomicU64::new(0))))
+        });
+        drop(counters);
+        CACHE.with(|cache| cache.borrow_mut().push((type_name, counter)));
+        counter
+    });
+    // Relaxed: only uniqueness matters, which the increment's atomicity gives.
+    let index = counter.fetch_add(1, StdOrdering::Relaxed);
+    let mut name = String::with_capacity(prefix.len() + 4);
+    name.push_str(prefix);
+    let _ = write!(name, "{index}");
+    name
 }

@@ -1,0 +1,141 @@
+//! The object model against its peers, all measured in the same run.
+//!
+//! Groups (each starts with `0_warm_up`, left out of the README tables: on this
+//! machine the first entry of a group measures 5–10% slow whatever it is):
+//! - `object_lock`: one uncontended lock + increment + unlock. mtsafe's
+//!   `ObjectLock` (which also records its holder, to report a re-lock) against
+//!   `parking_lot::Mutex` and `std::sync::Mutex`.
+//! - `property_read`: one read of a published value (load + read a field + drop the
+//!   snapshot). mtsafe's `Property::load` against `arc_swap::ArcSwap::load`,
+//!   `ArcSwap::load_full`, and a `parking_lot::Mutex` read.
+//! - `object_name`: a copy of an object's name (`gst_object_get_name`):
+//!   `Object::name` (lock-free snapshot, then a `String` copy) against a
+//!   `parking_lot::Mutex<String>` clone.
+//! - `create_add_remove`: a new floating object with a default name, added to a
+//!   parent (sunk), removed again (destroyed): `Object::new` + `add` + `remove`,
+//!   against `Arc::new` + `Vec` push + remove under a `parking_lot::Mutex` (what a
+//!   hand-rolled children list costs, with none of the rules), and the same with an
+//!   explicit name (`Object::with_name`).
+//!
+//! Run: `cargo bench --bench object -- --warm-up-time 1 --measurement-time 3`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use mtsafe::{Object, ObjectLock, Property};
+
+fn object_lock(c: &mut Criterion) {
+    let mut g = c.benchmark_group("object_lock");
+    let pl = parking_lot::Mutex::new(0u64);
+    g.bench_function("0_warm_up", |b| b.iter(|| *black_box(&pl).lock() += 1));
+    let ours = ObjectLock::new(0u64);
+    g.bench_function("mtsafe_ObjectLock", |b| {
+        b.iter(|| *black_box(&ours).lock() += 1)
+    });
+    g.bench_function("parking_lot_Mutex", |b| {
+        b.iter(|| *black_box(&pl).lock() += 1)
+    });
+    let std_mutex = std::sync::Mutex::new(0u64);
+    g.bench_function("std_Mutex", |b| {
+        b.iter(|| *black_box(&std_mutex).lock().unwrap() += 1)
+    });
+    g.finish();
+}
+
+#[derive(Clone, Debug)]
+struct Settings {
+    volume: f64,
+    _mute: bool,
+}
+
+const SETTINGS: Settings = Settings {
+    volume: 0.5,
+    _mute: false,
+};
+
+fn property_read(c: &mut Criterion) {
+    let mut g = c.benchmark_group("property_read");
+    let swap = arc_swap::ArcSwap::from_pointee(SETTINGS);
+    g.bench_function("0_warm_up", |b| b.iter(|| black_box(&swap).load().volume));
+    let ours = Property::new(SETTINGS);
+    g.bench_function("mtsafe_Property_load", |b| {
+        b.iter(|| black_box(&ours).load().volume)
+    });
+    g.bench_function("arc_swap_load", |b| {
+        b.iter(|| black_box(&swap).load().volume)
+    });
+    g.bench_function("arc_swap_load_full", |b| {
+        b.iter(|| black_box(&swap).load_full().volume)
+    });
+    let locked = parking_lot::Mutex::new(SETTINGS);
+    g.bench_function("parking_lot_Mutex_read", |b| {
+        b.iter(|| black_box(&locked).lock().volume)
+    });
+    g.finish();
+}
+
+fn object_name(c: &mut Criterion) {
+    let mut g = c.benchmark_group("object_name");
+    let locked = parking_lot::Mutex::new(String::from("identity0"));
+    g.bench_function("0_warm_up", |b| {
+        b.iter(|| black_box(&locked).lock().clone())
+    });
+    let object = Object::with_name("identity0", ()).sink();
+    g.bench_function("mtsafe_Object_name", |b| {
+        b.iter(|| black_box(&object).name())
+    });
+    g.bench_function("parking_lot_Mutex_String_clone", |b| {
+        b.iter(|| black_box(&locked).lock().clone())
+    });
+    g.finish();
+}
+
+struct Element {
+    _state: ObjectLock<u32>,
+}
+
+fn element() -> Element {
+    Element {
+        _state: ObjectLock::new(0),
+    }
+}
+
+fn create_add_remove(c: &mut Criterion) {
+    let mut g = c.benchmark_group("create_add_remove");
+    let bin = Object::with_name("bin", element()).sink();
+    let once = || {
+        let child = Object::new(element()).sink();
+        bin.add(&child).unwrap();
+        bin.remove(&child).unwrap();
+    };
+    g.bench_function("0_warm_up", |b| b.iter(once));
+    g.bench_function("mtsafe_Object_new_add_remove", |b| b.iter(once));
+    g.bench_function("mtsafe_Object_with_name_add_remove", |b| {
+        b.iter(|| {
+            let child = Object::with_name("identity", element()).sink();
+            bin.add(&child).unwrap();
+            bin.remove(&child).unwrap();
+        })
+    });
+    let children = parking_lot::Mutex::new(Vec::<Arc<Element>>::new());
+    g.bench_function("Arc_new_Vec_push_remove", |b| {
+        b.iter(|| {
+            let child = Arc::new(element());
+            children.lock().push(Arc::clone(&child));
+            let mut list = children.lock();
+            let at = list.iter().position(|c| Arc::ptr_eq(c, &child)).unwrap();
+            drop(list.remove(at));
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    object_lock,
+    property_read,
+    object_name,
+    create_add_remove
+);
+criterion_main!(benches);
