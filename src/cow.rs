@@ -18,9 +18,11 @@
 //!
 //! The link count is what lets a child read its parent's count without ever reading
 //! freed memory, and it keeps the allocation, never the value, so a child cannot keep
-//! its parent alive. It is not a weak count: nothing upgrades through it, `clone` and
-//! `drop` never touch it (they compile to the same `lock inc` / `lock dec` as
-//! triomphe's `Arc`), and only the last drop reads it, once.
+//! its parent alive. `clone` and `drop` never touch it (they compile to the same
+//! `lock inc` / `lock dec` as triomphe's `Arc`), and only the last drop reads it,
+//! once. Inside the crate it also counts weak handles ([`WeakShared`]), which the
+//! object model uses for parent pointers; the public `CowShared` API has none, so
+//! no handle can appear from nowhere while `get_writable` trusts a count of one.
 //!
 //! # Orderings
 //!
@@ -120,7 +122,8 @@ unsafe fn release_allocation<T>(header: NonNull<Header>) {
 /// All operations are associated functions (`CowShared::ref_count(&h)`, not
 /// `h.ref_count()`), like `Arc`'s, so they never shadow the methods of `T`.
 ///
-/// Unlike `Arc` there is no weak count: nothing can upgrade to a handle. The header
+/// Unlike `Arc` there is no public weak handle: nothing can upgrade to a handle
+/// behind `get_writable`'s back. The header
 /// holds the handle count and a count of the children that record this value as
 /// their parent through [`ParentLink`](crate::ParentLink); `clone` and `drop` touch
 /// only the first.

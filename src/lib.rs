@@ -15,9 +15,10 @@
 //! | `GstStructure.parent_refcount`, `GstMiniObject` parents (memory in a buffer) | [`ParentLink`] | a child knows the live refcount of the one parent that holds it; a second parent is refused; a link never dangles |
 //! | `GstBuffer` of `GstMemory` blocks                                      | [`buffer`]         | two-level copy-on-write: copying a buffer shares its blocks, writing a block copies that block only |
 //! | children list + `guint32` cookie, `GstIterator` (`next`, `resync`, `fold`, `foreach`, `find_custom`, `filter`) | [`CookieList<T>`], [`CookieIter`] | items handed out as clones, used with no lock; any change since the last resync makes the next step report [`Resync`] before touching a position; readers never lock, so a busy writer cannot starve them |
-//!
-//! More of the map (floating references, object locks, the object hierarchy,
-//! lock-free property snapshots) is being built; the README tracks it.
+//! | `GInitiallyUnowned`, `g_object_ref_sink`, `g_object_force_floating`     | [`Floating<T>`], [`Object::ref_sink`] | a new object is owned by nobody until sunk; sinking adopts the floating reference exactly once, even when threads race |
+//! | `GST_OBJECT_LOCK` / `UNLOCK`, `/* with LOCK */`                        | [`ObjectLock<S>`], [`Object::lock`] | one non-recursive lock per object; re-locking on the holding thread panics naming the object instead of hanging; the guard borrows the object, so its last reference cannot go while it is locked |
+//! | `gst_object_set_parent`, `gst_bin_add` / `remove`, `gst_object_get_name`, `gst_object_get_parent` | [`Object<T>`] | at most one parent, held weakly; children in a [`CookieList`]; self-parenting, a second parent, duplicate names and cycles refused with an [`ObjectError`]; accessors return copies and new references |
+//! | "accessors return a snapshot", `g_object_get`                          | [`Property<V>`]    | readers never block and never see a torn value; `update` loses no update |
 //!
 //! # Quick start
 //!
