@@ -328,6 +328,16 @@ impl<T> Object<T> {
     /// that takes it ([`parent`](Self::parent), [`set_name`](Self::set_name), `add`
     /// or `remove` on it or its parent) while holding the guard panics, naming the
     /// object, where GStreamer would deadlock.
+    ///
+    /// The guard borrows the handle, so the last reference to an object cannot be
+    /// dropped while its own lock is held:
+    ///
+    /// ```compile_fail
+    /// let object = mtsafe::Object::with_name("x", ()).sink();
+    /// let guard = object.lock();
+    /// drop(object); // error: cannot move out of `object` because it is borrowed
+    /// drop(guard);
+    /// ```
     pub fn lock(&self) -> ObjectGuard<'_, T> {
         ObjectGuard {
             object: self,
