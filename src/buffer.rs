@@ -33,6 +33,10 @@ use core::ops::Deref;
 
 use crate::{CowShared, ParentLink};
 
+// `GstBufferPool` beside `GstBuffer`: a pool of these buffers, reused once released.
+mod pool;
+pub use pool::{BufferPool, Filling, PoolStats};
+
 /// A block of samples (`GstMemory`), meant to live in a `CowShared` inside one
 /// [`Buffer`].
 ///
