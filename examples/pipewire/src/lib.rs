@@ -1,0 +1,18 @@
+//! mtsafe's PipeWire example: a live device list in a [`mtsafe::CookieList`], captured
+//! audio in pooled [`mtsafe::CowShared`] buffers ([`mtsafe::buffer::BufferPool`]) read
+//! by a level meter and written by a gain stage, and PipeWire's thread-loop locking
+//! rule held by construction ([`pw_lock`]).
+//!
+//! The binary is `pw-pipeline`; `pw-pipeline --help` lists its options, and the
+//! README's "The PipeWire example" section shows a run.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, rust_2018_idioms, clippy::undocumented_unsafe_blocks)]
+
+pub mod alloc_count;
+pub mod app;
+pub mod audio;
+pub mod daemon;
+pub mod devices;
+pub mod pw_lock;
+pub mod unlocked_demo;
