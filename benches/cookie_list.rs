@@ -12,13 +12,16 @@
 //! - `pass_1000`: one full pass over 1000 items (criterion reports items/s);
 //! - `write_1000`: `push` and `remove_where` on a 1000-item list;
 //! - `contended_pass_1000`: passes over 1000 items while another thread changes the
-//!   list about 100 000 times a second (paced); criterion times one *completed* pass,
-//!   and a summary line gives passes/s, resyncs per pass, the most resyncs one pass
-//!   needed, passes abandoned after 1000 resyncs, and the writes/s achieved.
+//!   list about 100 000 times a second (paced); criterion times one pass (completed,
+//!   or abandoned after 1000 resyncs), and a summary line gives passes/s, resyncs per
+//!   pass, the most resyncs one pass needed, passes abandoned after 1000 resyncs, and
+//!   the writes/s achieved. The same figures go to `contended.json` beside criterion's
+//!   estimates of each entry, where `scripts/bench-table.py` reads them.
 //!
 //! Run: `cargo bench --bench cookie_list -- --warm-up-time 1 --measurement-time 3`.
 
 use std::hint::black_box;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread;
@@ -489,27 +492,81 @@ fn contended_run<L: Contender>(list: &L, iters: u64, stats: &Mutex<Stats>) -> Du
 
 fn contended_one<L: Contender>(c: &mut Criterion, name: &str, list: L) {
     let stats = Mutex::new(Stats::default());
-    let mut g = c.benchmark_group("contended_pass_1000");
+    let mut g = c.benchmark_group(GROUP);
     g.throughput(Throughput::Elements(N));
     g.bench_function(name, |b| {
         b.iter_custom(|iters| contended_run(&list, iters, &stats))
     });
     g.finish();
-    let st = stats.into_inner().unwrap();
+    report(name, &stats.into_inner().unwrap());
+}
+
+const GROUP: &str = "contended_pass_1000";
+
+/// Prints an entry's contended statistics and, when criterion measured, writes them
+/// to `contended.json` beside its estimates.
+fn report(name: &str, st: &Stats) {
     let secs = st.reader_time.as_secs_f64();
-    if st.passes + st.abandoned > 0 && secs > 0.0 {
-        println!(
-            "contended_pass_1000/{name}: completed passes/s {:.0}, resyncs/pass {:.3}, \
-             max resyncs in one pass {}, passes abandoned after {MAX_RESYNCS} resyncs {} of {}, \
-             writes/s {:.0}",
-            st.passes as f64 / secs,
-            st.resyncs as f64 / (st.passes + st.abandoned) as f64,
-            st.max_resyncs,
-            st.abandoned,
-            st.passes + st.abandoned,
-            st.writes as f64 / st.writer_time.as_secs_f64(),
-        );
+    let attempted = st.passes + st.abandoned;
+    if attempted == 0 || secs == 0.0 {
+        return;
     }
+    let passes_per_s = st.passes as f64 / secs;
+    let resyncs_per_pass = st.resyncs as f64 / attempted as f64;
+    let writes_per_s = st.writes as f64 / st.writer_time.as_secs_f64();
+    println!(
+        "{GROUP}/{name}: completed passes/s {passes_per_s:.0}, resyncs/pass {resyncs_per_pass:.3}, \
+         max resyncs in one pass {}, passes abandoned after {MAX_RESYNCS} resyncs {} of {attempted}, \
+         writes/s {writes_per_s:.0}",
+        st.max_resyncs, st.abandoned,
+    );
+    if !measuring() {
+        return;
+    }
+    let json = format!(
+        "{{\"passes_per_s\": {passes_per_s:.1}, \"resyncs_per_pass\": {resyncs_per_pass:.4}, \
+         \"max_resyncs\": {}, \"abandoned\": {}, \"attempted\": {attempted}, \
+         \"max_resyncs_allowed\": {MAX_RESYNCS}, \"writes_per_s\": {writes_per_s:.1}, \
+         \"write_period_ns\": {}}}\n",
+        st.max_resyncs,
+        st.abandoned,
+        WRITE_PERIOD.as_nanos(),
+    );
+    if let Some(home) = criterion_home() {
+        let dir = home.join(GROUP).join(name);
+        if let Err(e) = write_file(&dir, &json) {
+            eprintln!("could not write {}/contended.json: {e}", dir.display());
+        }
+    }
+}
+
+/// Whether criterion is measuring (`cargo bench`), not just running each benchmark once
+/// (`cargo test --benches`, `--test`), when nothing must be written.
+fn measuring() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test")
+}
+
+/// Where criterion keeps its results (`CRITERION_HOME`, else `<target>/criterion`,
+/// the target directory found from `CARGO_TARGET_DIR` or this executable's path,
+/// `<target>/release/deps/cookie_list-<hash>`).
+fn criterion_home() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("CRITERION_HOME") {
+        return Some(dir.into());
+    }
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let exe = std::env::current_exe().ok()?;
+            exe.parent()?.parent()?.parent()?.to_path_buf()
+        }
+    };
+    Some(target.join("criterion"))
+}
+
+fn write_file(dir: &Path, json: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("contended.json"), json)
 }
 
 fn contended(c: &mut Criterion) {

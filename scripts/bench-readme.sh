@@ -1,12 +1,94 @@
 #!/usr/bin/env bash
-# Rewrites README's benchmark tables from the last `cargo bench` run's estimates.
-# The targets are the ones the issues set; a missed target is printed as missed.
+# Runs every benchmark and rewrites README's benchmark section from that one run: the
+# machine and versions, the tables and targets of each section, the SVG charts
+# (benches/figures/*.svg) and the instruction counts. Nothing in that section is typed
+# by hand.
+#
+#   scripts/bench-readme.sh             the full run (about 20 minutes on 2 cores)
+#   scripts/bench-readme.sh --quick     shorter criterion runs (1 s warm-up, 2 s measurement)
+#   scripts/bench-readme.sh --no-run    regenerate README from the last run's results
+#   scripts/bench-readme.sh -- ARGS     pass ARGS to criterion
+#
+# Needs root on Debian 12 the first time: it installs libgstreamer1.0-dev (through
+# gst-bench/setup.sh) and valgrind where they are missing. Run it on a quiet machine:
+# anything else running moves the figures by several percent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 scripts/bench-table.py --readme README.md --section cow \
-    --target clone_drop:std_Arc\<=1.05 \
-    --target get_writable_unique\<=1ns \
-    --target get_writable_shared_64B:triomphe_Arc\<=1.0 \
-    --target get_writable_shared_4KiB:triomphe_Arc\<=1.0 \
-    --target get_writable_shared_64KiB:triomphe_Arc\<=1.0 \
-    clone_drop get_writable_unique get_writable_shared_64B get_writable_shared_4KiB get_writable_shared_64KiB
+root=$(pwd)
+
+run=true
+criterion_args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quick) criterion_args+=(--warm-up-time 1 --measurement-time 2) ;;
+        --no-run) run=false ;;
+        --) shift; criterion_args+=("$@"); break ;;
+        *) echo "unknown option $1 (see the head of $0)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+target=${CARGO_TARGET_DIR:-$root/target}
+criterion="$target/criterion"
+started=$(date +%s)
+step() { printf '\n==== %s  [%ss]\n' "$*" "$(($(date +%s) - started))"; }
+counts=$(mktemp)
+trap 'rm -f "$counts"' EXIT
+
+if $run; then
+    step "GStreamer development files"
+    gst-bench/setup.sh --install-only
+    if ! command -v valgrind >/dev/null; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            echo "installing valgrind (for the instruction counts)"
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind
+        else
+            echo "valgrind not found (apt-get install valgrind)" >&2
+            exit 1
+        fi
+    fi
+    load=$(cut -d' ' -f1-3 /proc/loadavg)
+    started_at=$(date -u '+%Y-%m-%d %H:%M UTC')
+
+    step "cargo bench --bench cow"
+    cargo bench --bench cow -- "${criterion_args[@]}"
+    step "cargo bench --bench cookie_list"
+    cargo bench --bench cookie_list -- "${criterion_args[@]}"
+    step "cargo bench --bench object"
+    cargo bench --bench object -- "${criterion_args[@]}"
+    step "GStreamer side by side (gst-bench)"
+    gst-bench/setup.sh -- "${criterion_args[@]}"
+
+    step "instruction counts (callgrind)"
+    # The script reads its binary from ./target whatever CARGO_TARGET_DIR says.
+    env -u CARGO_TARGET_DIR scripts/instruction-counts.sh | tee "$counts"
+    cp "$counts" "$criterion/mtsafe-instruction-counts.md"
+
+    step "recording the machine and versions"
+    python3 - "$criterion/mtsafe-run.json" "$started_at" "$load" "${criterion_args[*]}" <<'PY'
+import json, os, re, subprocess, sys, tomllib
+out, date, load, args = sys.argv[1:5]
+def cmd(*a):
+    return subprocess.run(a, capture_output=True, text=True, check=True).stdout.strip()
+cpu = re.search(r"^Model name:\s*(.+)$", cmd("lscpu"), re.M).group(1)
+os_name = re.search(r'^PRETTY_NAME="?([^"\n]*)', open("/etc/os-release").read(), re.M).group(1)
+with open("Cargo.lock", "rb") as f:
+    lock = tomllib.load(f)["package"]
+wanted = ["criterion", "triomphe", "arc-swap", "parking_lot", "gstreamer"]
+crates = {p["name"]: p["version"] for p in lock if p["name"] in wanted}
+json.dump({"date": date, "cpu": cpu, "cores": os.cpu_count(), "os": os_name,
+           "rustc": cmd("rustc", "--version"),
+           "gstreamer": cmd("pkg-config", "--modversion", "gstreamer-1.0"),
+           "crates": crates, "criterion_args": args, "load": load},
+          open(out, "w"), indent=1)
+PY
+fi
+
+step "README.md and benches/figures/*.svg"
+if [ ! -f "$criterion/mtsafe-instruction-counts.md" ]; then
+    echo "no instruction counts in $criterion: run without --no-run first" >&2
+    exit 1
+fi
+python3 scripts/bench-table.py --criterion "$criterion" --readme README.md \
+    --block "instructions=$criterion/mtsafe-instruction-counts.md"
+step "done"

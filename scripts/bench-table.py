@@ -1,26 +1,179 @@
 #!/usr/bin/env python3
-"""Turns criterion's saved estimates into Markdown: a table with the median of each
-benchmark, its 95% confidence interval and mtsafe's ratio to it, and a table of the
-performance targets with what was measured and whether each was met.
+"""Turns criterion's saved results into README's benchmark sections: for each section,
+what one iteration of each group does, a Markdown table (median, 95% confidence
+interval, ratio to the fastest entry and mtsafe's ratio to each peer), the contended
+statistics the benches write beside criterion's estimates (`contended.json`), the
+performance targets of mtsafe's issues with what was measured and whether each was
+met, and an SVG chart of the ratios (written with the standard library only).
 
 Usage:
-  scripts/bench-table.py [--criterion DIR] [--target SPEC ...] [--readme FILE --section NAME] GROUP ...
+  scripts/bench-table.py [--criterion DIR] [--readme FILE] [--svg-dir DIR]
+                         [--block NAME=FILE ...] [SECTION ...]
 
-  GROUP        a criterion group (a directory under target/criterion); mtsafe's entry is
-               the one whose name starts with "mtsafe", and `0_warm_up` entries are left out
-  --target     GROUP:PEER<=RATIO   mtsafe's median ÷ PEER's median must be at most RATIO
-               GROUP<=TIME         mtsafe's median must be at most TIME (e.g. 1ns, 5us)
+  SECTION      one of the SECTIONS below (default: all of them, and `machine`)
+  --criterion  criterion's result directory (default: $CARGO_TARGET_DIR/criterion,
+               else target/criterion)
   --readme     rewrite the text between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`
-               in FILE instead of printing
+               in FILE for each section, instead of printing; `machine` describes the
+               run from `mtsafe-run.json` in the criterion directory (written by
+               scripts/bench-readme.sh)
+  --svg-dir    where to write `<section>.svg` (default: benches/figures); the README
+               links the charts relative to itself
+  --block      put FILE's text between the markers of NAME (e.g. instruction counts)
+
+Entries named `0_warm_up` are left out (they only absorb the first-position penalty of
+a group). mtsafe's entries are the ones matching a section's `mtsafe` pattern; a group
+may name its `principal` mtsafe entry, the one ratios and targets use. Entries whose
+criterion id has a `/` (e.g. `push/cookie_list`) are compared only with entries that
+share the part before it. A target whose mtsafe entry does not exist yet is listed as
+not measured, and a missed target as missed: no row is ever hidden.
 """
 import argparse
 import json
+import math
 import os
 import re
 import sys
+from xml.sax.saxutils import escape
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-UNITS = {"ps": 1e-3, "ns": 1.0, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9}
+ISSUE2, ISSUE3, ISSUE4 = "issue 2", "issue 3", "issue 4"
+
+# What each section shows. `groups`: (criterion group, what one iteration does,
+# principal mtsafe entry or None). `targets`: (issue, kind, group, ...), kinds:
+#   ratio     (entry: mtsafe's principal) median ÷ PEER's median ≤ LIMIT
+#   time      mtsafe's median ≤ LIMIT ns
+#   per_item  mtsafe's median ÷ the group's throughput (items) ≤ LIMIT ns
+#   stat      mtsafe's contended statistic STAT compared (">=" or "<=") with LIMIT
+SECTIONS = {
+    "cow": {
+        "title": "CowShared against std and triomphe (`benches/cow.rs`)",
+        "mtsafe": r"^mtsafe",
+        "groups": [
+            ("clone_drop", "clone a handle and drop the clone", None),
+            ("get_writable_unique",
+             "get `&mut` through the only handle (`get_writable`, `make_mut`): no copy", None),
+            ("get_writable_shared_64B",
+             "one copy-on-write cycle of a 64-byte value: clone a handle to a value held "
+             "elsewhere, get `&mut` through it (allocate, copy, release the original), "
+             "drop the copy", None),
+            ("get_writable_shared_4KiB", "the same cycle with a 4 KiB `Vec<u8>`", None),
+            ("get_writable_shared_64KiB", "the same cycle with a 64 KiB `Vec<u8>`", None),
+        ],
+        "targets": [
+            (ISSUE2, "ratio", "clone_drop", "std_Arc", 1.05),
+            (ISSUE2, "time", "get_writable_unique", 1.0),
+            (ISSUE2, "ratio", "get_writable_shared_64B", "triomphe_Arc", 1.0),
+            (ISSUE2, "ratio", "get_writable_shared_4KiB", "triomphe_Arc", 1.0),
+            (ISSUE2, "ratio", "get_writable_shared_64KiB", "triomphe_Arc", 1.0),
+        ],
+    },
+    "cookie_list": {
+        "title": "CookieList against its Rust peers (`benches/cookie_list.rs`)",
+        "mtsafe": r"^cookie_list|_cookie_list$",
+        "groups": [
+            ("pass_1000",
+             "one full pass over 1000 `Arc` items, each handed out as a new reference "
+             "and dropped (`_u64`: `u64` items, whose clone costs nothing); per item: "
+             "the median ÷ 1000", "cookie_list_iter"),
+            ("write_1000",
+             "one `push`, or one `remove_where` of an item spread over the list, on a "
+             "1000-item list", None),
+            ("contended_pass_1000",
+             "one pass over 1000 items (completed, or abandoned after 1000 resyncs) "
+             "while another thread changes the list about 100 000 times a second; "
+             "the statistics below come from the same run", "cookie_list_iter"),
+        ],
+        "targets": [
+            (ISSUE3, "per_item", "pass_1000", 5.0),
+            (ISSUE3, "stat", "contended_pass_1000", "passes_per_s", ">=", 100_000),
+            (ISSUE3, "stat", "contended_pass_1000", "abandoned", "<=", 0),
+            (ISSUE3, "stat", "contended_pass_1000", "writes_per_s", ">=", 50_000),
+        ],
+    },
+    "object": {
+        "title": "The object model against its Rust peers (`benches/object.rs`)",
+        "mtsafe": r"^mtsafe",
+        "groups": [
+            ("object_lock", "lock, increment the locked `u64`, unlock (uncontended); "
+             "`ObjectLock` also records its holder, to report a re-lock",
+             "mtsafe_ObjectLock"),
+            ("property_read", "take a snapshot of a published struct, read one field, "
+             "drop the snapshot", "mtsafe_Property_load"),
+            ("object_name", "copy an object's name out (`gst_object_get_name`) and "
+             "drop the copy", "mtsafe_Object_name"),
+            ("create_add_remove",
+             "create a floating child (`Object::new`, a default name; `with_name`: "
+             "a given one), add it to a parent (sinks it), remove it (destroys it); "
+             "the peer pushes an `Arc` to a `Mutex<Vec>` and removes it, with none of "
+             "the rules", "mtsafe_Object_new_add_remove"),
+        ],
+        "targets": [
+            (ISSUE4, "ratio", "object_lock", "parking_lot_Mutex", 1.05),
+            (ISSUE4, "ratio", "property_read", "arc_swap_load", 1.0),
+            (ISSUE4, "time", "create_add_remove", 200.0),
+        ],
+    },
+    "gst": {
+        "title": "mtsafe against GStreamer 1.22 (`gst-bench/`)",
+        "mtsafe": r"^mtsafe",
+        "groups": [
+            ("gst_ref_unref",
+             "take a new reference and drop it (`gst_mini_object_ref` + `unref` on a "
+             "`GstBuffer`; `CowShared` clone + drop)", None),
+            ("gst_ref_unref_2_threads",
+             "the same, while a second thread refs and unrefs the same object", None),
+            ("gst_make_writable_unique_buffer",
+             "make the only handle to a buffer writable "
+             "(`gst_mini_object_make_writable`; `CowShared::get_writable`): no copy", None),
+            ("gst_make_writable_unique_caps", "the same for caps", None),
+            ("gst_make_writable_shared_buffer",
+             "clone a handle to a buffer held elsewhere, make it writable (copies the "
+             "buffer, shares its 4 KiB memory block), drop the copy", None),
+            ("gst_make_writable_shared_caps",
+             "the same for caps with one structure of four fields (copies the structure)",
+             None),
+            ("gst_iterate_16",
+             "one full pass over a bin's 16 children with the resync loop, each handed "
+             "out as a new reference and dropped (`gst_bin_iterate_elements`; "
+             "`CookieList::iter`); per item: the median ÷ 16", None),
+            ("gst_iterate_1000", "the same over 1000 children", None),
+            ("gst_iterate_1000_contended",
+             "one pass over 1000 children (completed, or abandoned after 1000 resyncs) "
+             "while another thread adds a child and removes the oldest, alternately, "
+             "paced at 100 000 changes a second (`gst_bin_add` / `gst_bin_remove`); "
+             "the statistics below come from the same run", None),
+            ("gst_object_lock", "lock an object and unlock it (`GST_OBJECT_LOCK` / "
+             "`UNLOCK`)", None),
+            ("gst_object_lock_2_threads",
+             "the same, while a second thread locks and unlocks the same object", None),
+            ("gst_get_name", "copy an object's name out and free the copy "
+             "(`gst_object_get_name`); `arc_swap_load` reads a snapshot instead", None),
+            ("gst_get_property", "read a property (`g_object_get`)", None),
+            ("gst_make_add_remove",
+             "create a child, add it to an empty parent, remove it, which destroys it "
+             "(`gst_element_factory_make` + `gst_bin_add` + `gst_bin_remove`)", None),
+        ],
+        "targets": [
+            (ISSUE2, "ratio", "gst_ref_unref", "std_Arc", 1.05),
+            (ISSUE3, "per_item", "gst_iterate_1000", 5.0),
+            (ISSUE3, "stat", "gst_iterate_1000_contended", "passes_per_s", ">=", 100_000),
+            (ISSUE3, "stat", "gst_iterate_1000_contended", "abandoned", "<=", 0),
+            (ISSUE3, "stat", "gst_iterate_1000_contended", "writes_per_s", ">=", 50_000),
+            (ISSUE4, "ratio", "gst_object_lock", "parking_lot_Mutex", 1.05),
+            (ISSUE4, "ratio", "gst_get_property", "arc_swap_load", 1.0),
+            (ISSUE4, "time", "gst_make_add_remove", 200.0),
+        ],
+    },
+}
+
+STATS = [
+    ("passes_per_s", "completed passes/s"),
+    ("resyncs_per_pass", "resyncs per pass"),
+    ("max_resyncs", "most resyncs in one pass"),
+    ("abandoned", "passes abandoned (> 1000 resyncs)"),
+    ("writes_per_s", "writer's changes/s"),
+]
 
 
 def fmt_time(ns):
@@ -30,88 +183,360 @@ def fmt_time(ns):
     return f"{ns * 1000:.3g} ps"
 
 
+def fmt_count(x):
+    """1234567.8 -> '1 234 568' (thin groups, as README's prose writes numbers)."""
+    return f"{x:,.0f}".replace(",", " ")
+
+
+def fmt_stat(key, value):
+    if key == "resyncs_per_pass":
+        return f"{value:.3g}"
+    return fmt_count(value)
+
+
+class Entry:
+    def __init__(self, name, function_id, median, lo, hi, items, stats):
+        self.name, self.function_id = name, function_id
+        self.median, self.lo, self.hi = median, lo, hi
+        self.items, self.stats = items, stats
+
+    @property
+    def subset(self):
+        """Entries are compared within the part of their id before a `/`."""
+        return self.function_id.split("/", 1)[0] if "/" in self.function_id else ""
+
+
 def load(criterion, group):
+    """A group's entries (warm-up left out), or None when the group never ran."""
     base = os.path.join(criterion, group)
     if not os.path.isdir(base):
-        sys.exit(f"no criterion results for group {group!r} under {criterion}")
-    rows = {}
-    for bench in sorted(os.listdir(base)):
-        est = os.path.join(base, bench, "new", "estimates.json")
-        # A group's warm-up entry only absorbs the first-position penalty.
-        if bench.startswith("0_warm_up") or not os.path.isfile(est):
+        return None
+    entries = []
+    for d in sorted(os.listdir(base)):
+        new = os.path.join(base, d, "new")
+        if d.startswith("0_warm_up") or not os.path.isfile(os.path.join(new, "estimates.json")):
             continue
-        with open(est) as f:
+        with open(os.path.join(new, "estimates.json")) as f:
             median = json.load(f)["median"]
+        function_id, items = d, None
+        if os.path.isfile(os.path.join(new, "benchmark.json")):
+            with open(os.path.join(new, "benchmark.json")) as f:
+                meta = json.load(f)
+            function_id = meta.get("function_id") or d
+            items = (meta.get("throughput") or {}).get("Elements")
+        stats = None
+        if os.path.isfile(os.path.join(base, d, "contended.json")):
+            with open(os.path.join(base, d, "contended.json")) as f:
+                stats = json.load(f)
         ci = median["confidence_interval"]
-        rows[bench] = (median["point_estimate"], ci["lower_bound"], ci["upper_bound"])
-    return rows
+        entries.append(Entry(d, function_id, median["point_estimate"], ci["lower_bound"],
+                             ci["upper_bound"], items, stats))
+    return entries
 
 
-def ours(rows):
-    return next(b for b in rows if b.startswith("mtsafe"))
+class Group:
+    def __init__(self, section, name, what, principal, criterion):
+        self.name, self.what = name, what
+        self.entries = load(criterion, name)
+        self.pattern = re.compile(section["mtsafe"])
+        self.principal = principal
+
+    def is_ours(self, e):
+        return bool(self.pattern.search(e.name))
+
+    def subsets(self):
+        """(subset, entries): mtsafe's first (principal first), then by median."""
+        out = {}
+        for e in self.entries or []:
+            out.setdefault(e.subset, []).append(e)
+        for es in out.values():
+            es.sort(key=lambda e: (not self.is_ours(e), e.name != self.principal, e.median))
+        return list(out.items())
+
+    def ours(self, subset=""):
+        for s, es in self.subsets():
+            if s == subset:
+                for e in es:
+                    if self.is_ours(e) and (self.principal is None or e.name == self.principal):
+                        return e
+        return None
+
+    def entry(self, name):
+        return next((e for e in self.entries or [] if e.name == name), None)
 
 
-def table(criterion, groups):
-    out = ["| benchmark | implementation | median | 95% CI | mtsafe ÷ this |",
-           "|---|---|---:|---|---:|"]
-    for group in groups:
-        rows = load(criterion, group)
-        mine = rows[ours(rows)][0]
-        for bench, (med, lo, hi) in rows.items():
-            ratio = "—" if bench.startswith("mtsafe") else f"{mine / med:.2f}×"
-            out.append(f"| {group} | {bench} | {fmt_time(med)} | "
-                       f"{fmt_time(lo)} – {fmt_time(hi)} | {ratio} |")
-    return out
+def groups_of(name, criterion):
+    section = SECTIONS[name]
+    return [Group(section, g, what, p, criterion) for g, what, p in section["groups"]]
 
 
-def targets(criterion, specs):
-    out = ["| target | measured | met |", "|---|---|---|"]
-    for spec in specs:
-        m = re.fullmatch(r"([\w.-]+):([\w.-]+)<=([\d.]+)", spec)
-        if m:
-            group, peer, limit = m.group(1), m.group(2), float(m.group(3))
-            rows = load(criterion, group)
-            ratio = rows[ours(rows)][0] / rows[peer][0]
-            ok = ratio <= limit
-            out.append(f"| `{group}`: mtsafe ≤ {limit:g}× {peer} | {ratio:.2f}× "
-                       f"| {'yes' if ok else '**no: missed**'} |")
-            continue
-        m = re.fullmatch(r"([\w.-]+)<=([\d.]+)(ps|ns|us|µs|ms|s)", spec)
-        if not m:
-            sys.exit(f"bad --target {spec!r}")
-        group, limit = m.group(1), float(m.group(2)) * UNITS[m.group(3)]
-        rows = load(criterion, group)
-        med = rows[ours(rows)][0]
-        ok = med <= limit
-        out.append(f"| `{group}`: mtsafe ≤ {fmt_time(limit)} | {fmt_time(med)} "
-                   f"| {'yes' if ok else '**no: missed**'} |")
-    return out
+def section_markdown(name, criterion, svg_link):
+    section = SECTIONS[name]
+    groups = groups_of(name, criterion)
+    missing = [g.name for g in groups if g.entries is None]
+    if missing:
+        sys.exit(f"{name}: no criterion results for {', '.join(missing)} under {criterion} "
+                 "(run the benches first: scripts/bench-readme.sh)")
+    out = [f"**{section['title']}.** Every figure is criterion's median wall-clock time "
+           "for one iteration, with its 95% confidence interval; one iteration of each "
+           "group does this:", ""]
+    for g in groups:
+        note = "" if any(g.is_ours(e) for e in g.entries) else \
+            " *(no mtsafe entry yet: mtsafe's object model is not in the tree)*"
+        out.append(f"- `{g.name}`: {g.what}.{note}")
+    out += ["", "\"÷ fastest\" is each entry's median over the fastest of its group "
+            "(1.00× = fastest); \"mtsafe ÷ this\" is mtsafe's median over this entry's "
+            "(below 1 means mtsafe is faster). mtsafe's rows are in bold.", ""]
+    per_item = any(e.items for g in groups for e in g.entries)
+    head = "| group | implementation | median | 95% CI |"
+    rule = "|---|---|---:|---|"
+    if per_item:
+        head += " per item |"
+        rule += "---:|"
+    out += [head + " ÷ fastest | mtsafe ÷ this |", rule + "---:|---:|"]
+    for g in groups:
+        first = True
+        for subset, es in g.subsets():
+            fastest = min(e.median for e in es)
+            mine = g.ours(subset)
+            for e in es:
+                ours = g.is_ours(e)
+                impl = f"**{e.function_id}**" if ours else e.function_id
+                ratio = "—" if ours or mine is None else f"{mine.median / e.median:.2f}×"
+                row = (f"| {'`' + g.name + '`' if first else ''} | {impl} | {fmt_time(e.median)} "
+                       f"| {fmt_time(e.lo)} – {fmt_time(e.hi)} |")
+                if per_item:
+                    row += f" {fmt_time(e.median / e.items)} |" if e.items else " |"
+                row += f" {e.median / fastest:.2f}× | {ratio} |"
+                out.append(row)
+                first = False
+    contended = [g for g in groups if any(e.stats for e in g.entries)]
+    for g in contended:
+        period = next(e.stats for e in g.entries if e.stats).get("write_period_ns", 10_000)
+        out += ["", f"`{g.name}`, from the same run: the writer is paced at one change "
+                f"every {period / 1000:g} µs ({fmt_count(1e9 / period)}/s) and reports the "
+                "rate it achieved; a pass restarts from the head on every resync. These rates, not "
+                "the median above (a few slow passes barely move a median), show starvation.", "",
+                "| implementation | " + " | ".join(t for _, t in STATS)
+                + " | best ÷ this (passes/s) |",
+                "|---|" + "---:|" * (len(STATS) + 1)]
+        best = max(e.stats["passes_per_s"] for e in g.entries if e.stats)
+        for _, es in g.subsets():
+            for e in es:
+                if not e.stats:
+                    continue
+                impl = f"**{e.function_id}**" if g.is_ours(e) else e.function_id
+                cells = []
+                for k, _ in STATS:
+                    cell = fmt_stat(k, e.stats[k])
+                    if k == "abandoned":
+                        cell += f" of {fmt_count(e.stats['attempted'])}"
+                    cells.append(cell)
+                rate = e.stats["passes_per_s"]
+                r = best / rate if rate > 0 else None
+                cells.append("none completed" if r is None else
+                             f"{fmt_count(r)}×" if r >= 100 else f"{r:.3g}×")
+                out.append(f"| {impl} | " + " | ".join(cells) + " |")
+    if section["targets"]:
+        out += ["", "Against the performance targets of mtsafe's issues (a missed target "
+                "is marked, never left out):", "", "| issue | target | measured | met |",
+                "|---|---|---|---|"]
+        by_name = {g.name: g for g in groups}
+        for t in section["targets"]:
+            out.append(target_row(by_name[t[2]], t))
+    if svg_link:
+        out += ["", f"![{section['title']}: each entry's median over the fastest of its "
+                f"group, log scale]({svg_link})"]
+    return "\n".join(out) + "\n"
+
+
+def verdict(ok):
+    return "yes" if ok else "**no: missed**"
+
+
+def target_row(g, t):
+    issue, kind = t[0], t[1]
+    mine = g.ours()
+    if kind == "ratio":
+        peer, limit = t[3], t[4]
+        what = f"`{g.name}`: mtsafe ≤ {limit:g}× {peer}"
+    elif kind == "time":
+        limit = t[3]
+        what = f"`{g.name}`: mtsafe ≤ {fmt_time(limit)}"
+    elif kind == "per_item":
+        limit = t[3]
+        what = f"`{g.name}`: mtsafe ≤ {fmt_time(limit)} per item"
+    elif kind == "stat":
+        stat, op, limit = t[3], t[4], t[5]
+        label = dict(STATS)[stat]
+        what = f"`{g.name}`: mtsafe's {label} {'≥' if op == '>=' else '≤'} {fmt_count(limit)}"
+    else:
+        sys.exit(f"unknown target kind {kind!r}")
+    if mine is None:
+        return f"| {issue} | {what} | no mtsafe entry yet | **not measured** |"
+    if kind == "ratio":
+        p = g.entry(peer)
+        if p is None:
+            return f"| {issue} | {what} | no {peer} entry | **not measured** |"
+        ratio = mine.median / p.median
+        # Three decimals: a ratio that rounds to the limit may still miss it.
+        return f"| {issue} | {what} | {ratio:.3f}× | {verdict(ratio <= limit)} |"
+    if kind == "time":
+        return f"| {issue} | {what} | {fmt_time(mine.median)} | {verdict(mine.median <= limit)} |"
+    if kind == "per_item":
+        per = mine.median / mine.items
+        return f"| {issue} | {what} | {fmt_time(per)} | {verdict(per <= limit)} |"
+    if not mine.stats:
+        return f"| {issue} | {what} | no statistics in this run | **not measured** |"
+    value = mine.stats[stat]
+    ok = value >= limit if op == ">=" else value <= limit
+    shown = fmt_stat(stat, value)
+    if stat == "abandoned":
+        shown += f" of {fmt_count(mine.stats['attempted'])} (most resyncs in one pass: " \
+                 f"{mine.stats['max_resyncs']})"
+    return f"| {issue} | {what} | {shown} | {verdict(ok)} |"
+
+
+# ---------------------------------------------------------------------------------
+# The SVG chart: each entry's median over the fastest of its group, log scale.
+# ---------------------------------------------------------------------------------
+
+COLOURS = {"mtsafe": "#1f6fb4", "gstreamer": "#d1495b", "peer": "#8c8c8c"}
+
+
+def colour(g, e):
+    if g.is_ours(e):
+        return COLOURS["mtsafe"]
+    if e.name.startswith("gstreamer"):
+        return COLOURS["gstreamer"]
+    return COLOURS["peer"]
+
+
+def section_svg(name, criterion):
+    section = SECTIONS[name]
+    groups = groups_of(name, criterion)
+    rows = []  # ("group", label) or ("bar", label, ratio, colour, median)
+    for g in groups:
+        for subset, es in g.subsets():
+            fastest = min(e.median for e in es)
+            rows.append(("group", f"{g.name} {subset}".strip()))
+            for e in es:
+                rows.append(("bar", e.function_id.split("/", 1)[-1], e.median / fastest,
+                             colour(g, e), e.median))
+    top = max([r[2] for r in rows if r[0] == "bar"] + [2.0])
+    ticks = [t for m in (1, 10, 100, 1000, 10000, 100000) for t in (m, 2 * m, 5 * m)]
+    limit = next(t for t in ticks if t >= top)
+    ticks = [t for t in ticks if t <= limit]
+    label_w, bar_w, value_w, row_h, pad = 300, 360, 150, 17, 10
+    width = label_w + bar_w + value_w + 2 * pad
+    legend_h, axis_h = 42, 26
+    height = legend_h + axis_h + row_h * len(rows) + 2 * pad
+
+    def x(ratio):
+        return label_w + pad + bar_w * math.log(ratio) / math.log(limit)
+
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{pad}" y="{pad + 12}" font-weight="bold">{escape(section["title"])}: '
+           'median ÷ fastest of its group (log scale)</text>']
+    lx = pad
+    for key, text in (("mtsafe", "mtsafe"), ("gstreamer", "GStreamer"), ("peer", "Rust peers")):
+        svg.append(f'<rect x="{lx}" y="{pad + 20}" width="12" height="12" fill="{COLOURS[key]}"/>')
+        svg.append(f'<text x="{lx + 16}" y="{pad + 30}">{text}</text>')
+        lx += 110
+    y0 = pad + legend_h
+    chart_bottom = y0 + axis_h + row_h * len(rows)
+    for t in ticks:
+        tx = x(t)
+        svg.append(f'<line x1="{tx:.1f}" y1="{y0 + axis_h - 4}" x2="{tx:.1f}" '
+                   f'y2="{chart_bottom}" stroke="#dddddd"/>')
+        svg.append(f'<text x="{tx:.1f}" y="{y0 + 14}" text-anchor="middle">{t:g}×</text>')
+    y = y0 + axis_h
+    for r in rows:
+        if r[0] == "group":
+            svg.append(f'<text x="{pad}" y="{y + 13}" font-weight="bold">{escape(r[1])}</text>')
+        else:
+            _, label, ratio, fill, median = r
+            w = max(x(ratio) - x(1), 2)
+            svg.append(f'<text x="{label_w}" y="{y + 12}" text-anchor="end">{escape(label)}</text>')
+            svg.append(f'<rect x="{x(1):.1f}" y="{y + 3}" width="{w:.1f}" height="{row_h - 5}" '
+                       f'fill="{fill}"><title>{escape(label)}: {fmt_time(median)}</title></rect>')
+            svg.append(f'<text x="{x(1) + w + 4:.1f}" y="{y + 12}">{ratio:.2f}× '
+                       f'({escape(fmt_time(median))})</text>')
+        y += row_h
+    svg.append("</svg>")
+    return "\n".join(svg) + "\n"
+
+
+# ---------------------------------------------------------------------------------
+# The run itself: machine, versions, date (mtsafe-run.json, from bench-readme.sh).
+# ---------------------------------------------------------------------------------
+
+def machine_markdown(criterion):
+    path = os.path.join(criterion, "mtsafe-run.json")
+    if not os.path.isfile(path):
+        sys.exit(f"no {path}: run scripts/bench-readme.sh, which records the run")
+    with open(path) as f:
+        run = json.load(f)
+    crates = ", ".join(f"{k} {v}" for k, v in sorted(run["crates"].items()))
+    return (f"All figures below come from one run of `scripts/bench-readme.sh` on "
+            f"{run['date']}: {run['cpu']} ({run['cores']} cores), {run['os']}; "
+            f"{run['rustc']}; GStreamer {run['gstreamer']}; {crates}; criterion "
+            f"settings: {run['criterion_args'] or 'its defaults (3 s warm-up, 5 s measurement, 100 samples)'}"
+            f"{'; machine load average at the start ' + run['load'] if run.get('load') else ''}.\n")
+
+
+def replace_block(readme_text, name, text):
+    begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    if begin not in readme_text or end not in readme_text:
+        sys.exit(f"README has no {begin} ... {end} section")
+    head, rest = readme_text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{text}{end}{tail}"
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--criterion", default=os.path.join(ROOT, "target", "criterion"))
-    ap.add_argument("--target", action="append", default=[])
+    default_criterion = os.path.join(
+        os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "criterion")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--criterion", default=default_criterion)
     ap.add_argument("--readme")
-    ap.add_argument("--section")
-    ap.add_argument("groups", nargs="+")
+    ap.add_argument("--svg-dir", default=os.path.join(ROOT, "benches", "figures"))
+    ap.add_argument("--block", action="append", default=[])
+    ap.add_argument("sections", nargs="*")
     args = ap.parse_args()
-    lines = table(args.criterion, args.groups)
-    if args.target:
-        lines += ["", "Against the targets:", ""] + targets(args.criterion, args.target)
-    text = "\n".join(lines) + "\n"
+    names = args.sections or ["machine", *SECTIONS]
+    for n in names:
+        if n != "machine" and n not in SECTIONS:
+            sys.exit(f"unknown section {n!r}; known: machine, {', '.join(SECTIONS)}")
+    blocks = {}
+    for n in names:
+        if n == "machine":
+            blocks[n] = machine_markdown(args.criterion)
+            continue
+        link = None
+        if args.readme:
+            os.makedirs(args.svg_dir, exist_ok=True)
+            svg_path = os.path.join(args.svg_dir, f"{n}.svg")
+            with open(svg_path, "w") as f:
+                f.write(section_svg(n, args.criterion))
+            link = os.path.relpath(svg_path, os.path.dirname(os.path.abspath(args.readme)))
+        blocks[n] = section_markdown(n, args.criterion, link)
+    for spec in args.block:
+        n, _, path = spec.partition("=")
+        with open(path) as f:
+            blocks[n] = f.read()
     if not args.readme:
-        sys.stdout.write(text)
+        for n, text in blocks.items():
+            sys.stdout.write(f"<!-- bench:{n} -->\n{text}<!-- /bench:{n} -->\n\n")
         return
-    begin, end = f"<!-- bench:{args.section} -->", f"<!-- /bench:{args.section} -->"
     with open(args.readme) as f:
-        readme = f.read()
-    if begin not in readme or end not in readme:
-        sys.exit(f"{args.readme} has no {begin} ... {end} section")
-    head, rest = readme.split(begin, 1)
-    _, tail = rest.split(end, 1)
+        text = f.read()
+    for n, block in blocks.items():
+        text = replace_block(text, n, block)
     with open(args.readme, "w") as f:
-        f.write(f"{head}{begin}\n{text}{end}{tail}")
+        f.write(text)
 
 
 if __name__ == "__main__":
