@@ -5,7 +5,7 @@
 //!
 //! | build                     | atomics, `Arc`                | `Mutex`                 | `UnsafeCell`                | `ArcSwap`                              |
 //! |---------------------------|-------------------------------|-------------------------|-----------------------------|----------------------------------------|
-//! | normal                    | `std::sync`                   | `parking_lot::Mutex` (std's under Miri) | `core::cell::UnsafeCell`    | `arc_swap::ArcSwap`                    |
+//! | normal                    | `std::sync`                   | `parking_lot::Mutex` (std's under Miri) | `core::cell::UnsafeCell`    | `arc_swap::ArcSwap` (a std mutex around an `Arc` under Miri) |
 //! | `RUSTFLAGS="--cfg loom"`  | `loom::sync`                  | `loom::sync::Mutex`     | `loom::cell::UnsafeCell`    | `loom::sync::Mutex<loom::sync::Arc<T>>` |
 //!
 //! The switch is the plain `--cfg loom`, on purpose: a downstream crate that
@@ -27,6 +27,12 @@
 //! everything written before the `swap` (the value itself included) is visible to the
 //! loader. What loom does not check is arc-swap's own lock-freedom: under loom a load
 //! may block behind a swap, which only adds interleavings.
+//!
+//! Under Miri the shim uses the same mutex-based `ArcSwap` (with std's `Arc` and
+//! mutex): arc-swap's helping path, taken when a reader races a writer, casts
+//! integers to pointers, which `-Zmiri-strict-provenance` refuses. Miri therefore
+//! checks mtsafe's use of the contract, not arc-swap's internals (arc-swap's own
+//! test suite covers those).
 
 // The shim's whole API is kept in both worlds, whether or not every primitive uses
 // every part of it yet.
@@ -186,7 +192,7 @@ pub(crate) use imp::*;
 // `ArcSwap<T>`: an atomically replaceable `Arc<T>` (arc-swap, or a mutex under loom).
 // ---------------------------------------------------------------------------------
 
-#[cfg(not(loom))]
+#[cfg(all(not(loom), not(miri)))]
 mod swap_imp {
     use super::imp::Arc;
 
@@ -257,13 +263,13 @@ mod swap_imp {
     }
 }
 
-#[cfg(loom)]
+#[cfg(any(loom, miri))]
 mod swap_imp {
     use super::imp::{Arc, Mutex};
 
-    /// The loom build's `ArcSwap<T>`: a loom mutex around a loom `Arc<T>`, so that loom
-    /// sees (and permutes) every load and swap. Same contract as arc-swap's (module
-    /// docs), blocking instead of lock-free.
+    /// The loom and Miri builds' `ArcSwap<T>`: a mutex around an `Arc<T>` (loom's
+    /// under loom, so that loom sees and permutes every load and swap). Same contract
+    /// as arc-swap's (module docs), blocking instead of lock-free.
     #[derive(Debug)]
     pub(crate) struct ArcSwap<T>(Mutex<Arc<T>>);
 
@@ -302,7 +308,7 @@ mod swap_imp {
         }
     }
 
-    /// What [`ArcSwap::load`] returns: under loom, the `Arc` itself.
+    /// What [`ArcSwap::load`] returns: here, the `Arc` itself.
     pub(crate) type SwapGuard<T> = Arc<T>;
 
     /// An owned `Arc` out of a guard.
@@ -317,8 +323,15 @@ mod swap_imp {
 
     /// `Arc<[T]>` from a `Vec<T>`; loom's `Arc` has no unsized coercion, so it adopts a
     /// fresh `std` one.
+    #[cfg(loom)]
     pub(crate) fn arc_slice<T>(items: Vec<T>) -> Arc<[T]> {
         Arc::from_std(std::sync::Arc::from(items))
+    }
+
+    /// `Arc<[T]>` from a `Vec<T>` (one allocation, the items moved in).
+    #[cfg(not(loom))]
+    pub(crate) fn arc_slice<T>(items: Vec<T>) -> Arc<[T]> {
+        Arc::from(items)
     }
 }
 
