@@ -263,7 +263,9 @@ impl<T> Object<T> {
     /// adopted counts once, even while its [`Floating<T>`] still exists. A snapshot:
     /// other threads may change it at any moment.
     pub fn ref_count(this: &Self) -> usize {
-        CowShared::ref_count(&this.inner) - this.inner.float.adopted()
+        // Two loads, not one snapshot: saturating, so that adoptions racing the read
+        // can never make it wrap.
+        CowShared::ref_count(&this.inner).saturating_sub(this.inner.float.adopted())
     }
 
     /// Whether one reference to the object is floating (owned by nobody yet).
