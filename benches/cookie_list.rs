@@ -21,20 +21,16 @@
 //! Run: `cargo bench --bench cookie_list -- --warm-up-time 1 --measurement-time 3`.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mtsafe::{CookieList, Resync, ResyncIterator};
 
+mod support;
+use support::{contended_run, report, Contended, Stats, MAX_RESYNCS};
+
 const N: u64 = 1000;
-/// The writer's pace in the contended scenario: 100 000 changes a second.
-const WRITE_PERIOD: Duration = Duration::from_micros(10);
-/// A pass that needs more resyncs than this is abandoned (and counted).
-const MAX_RESYNCS: usize = 1000;
 
 #[derive(Debug)]
 struct Element {
@@ -134,14 +130,6 @@ fn resync_pass<I: ResyncIterator>(mut it: I) -> (usize, bool) {
     }
 }
 
-/// What the contended scenario needs of a list.
-trait Contender: Sync {
-    /// One pass: `(resyncs, completed)`.
-    fn pass(&self) -> (usize, bool);
-    /// One change; alternating appends and removals of the head keep ~1000 items.
-    fn change(&self, n: u64);
-}
-
 /// What a `CookieList` holds in the benchmarks: the `Arc` items of every peer, or bare
 /// `u64`s, whose clone costs nothing, to show the list's own cost.
 trait Payload: Clone + Send + Sync {
@@ -160,7 +148,7 @@ impl Payload for u64 {
     }
 }
 
-impl<P: Payload> Contender for CookieList<P> {
+impl<P: Payload> Contended for CookieList<P> {
     fn pass(&self) -> (usize, bool) {
         resync_pass(self.iter())
     }
@@ -174,7 +162,7 @@ impl<P: Payload> Contender for CookieList<P> {
     }
 }
 
-impl Contender for LockedList {
+impl Contended for LockedList {
     fn pass(&self) -> (usize, bool) {
         resync_pass(self.iter())
     }
@@ -192,7 +180,7 @@ impl Contender for LockedList {
 /// `Resync`), for callers that do not need the `GstIterator` contract.
 struct SnapshotPasses(CookieList<Item>);
 
-impl Contender for SnapshotPasses {
+impl Contended for SnapshotPasses {
     fn pass(&self) -> (usize, bool) {
         for x in &self.0 {
             drop(black_box(x));
@@ -208,7 +196,7 @@ impl Contender for SnapshotPasses {
 /// Lock, clone the `Vec`, unlock, walk the copy.
 struct LockCloneVec(parking_lot::Mutex<Vec<Item>>);
 
-impl Contender for LockCloneVec {
+impl Contended for LockCloneVec {
     fn pass(&self) -> (usize, bool) {
         let copy = self.0.lock().clone();
         for x in copy {
@@ -229,7 +217,7 @@ impl Contender for LockCloneVec {
 
 struct ArcSwapVec(arc_swap::ArcSwap<Vec<Item>>);
 
-impl Contender for ArcSwapVec {
+impl Contended for ArcSwapVec {
     fn pass(&self) -> (usize, bool) {
         let v = self.0.load();
         for x in v.iter() {
@@ -253,7 +241,7 @@ impl Contender for ArcSwapVec {
 
 struct RwLockVec(RwLock<Vec<Item>>);
 
-impl Contender for RwLockVec {
+impl Contended for RwLockVec {
     fn pass(&self) -> (usize, bool) {
         let v = self.0.read().unwrap();
         for x in v.iter() {
@@ -420,77 +408,7 @@ fn write(c: &mut Criterion) {
 // Passes while a writer changes the list ~100 000 times a second.
 // ---------------------------------------------------------------------------------
 
-#[derive(Default)]
-struct Stats {
-    passes: u64,
-    abandoned: u64,
-    resyncs: u64,
-    max_resyncs: usize,
-    reader_time: Duration,
-    writes: u64,
-    writer_time: Duration,
-}
-
-/// Runs `iters` passes on `list` while a paced writer changes it; returns the time.
-fn contended_run<L: Contender>(list: &L, iters: u64, stats: &Mutex<Stats>) -> Duration {
-    let stop = AtomicBool::new(false);
-    let writes = AtomicU64::new(0);
-    thread::scope(|s| {
-        let writer = s.spawn(|| {
-            let start = Instant::now();
-            let mut n = 0u64;
-            let mut due = start;
-            while !stop.load(Ordering::Relaxed) {
-                while Instant::now() < due {
-                    std::hint::spin_loop();
-                }
-                list.change(n);
-                n += 1;
-                due += WRITE_PERIOD;
-                // Catch up after a short stall, but no long burst after a long one
-                // (a descheduled writer).
-                let now = Instant::now();
-                if now > due + 10 * WRITE_PERIOD {
-                    due = now;
-                }
-                if n == 1 {
-                    writes.store(1, Ordering::Release);
-                }
-            }
-            (n, start.elapsed())
-        });
-        // Start measuring once the writer runs.
-        while writes.load(Ordering::Acquire) == 0 {
-            std::hint::spin_loop();
-        }
-        let mut local = Stats::default();
-        let start = Instant::now();
-        for _ in 0..iters {
-            let (resyncs, completed) = list.pass();
-            local.resyncs += resyncs as u64;
-            local.max_resyncs = local.max_resyncs.max(resyncs);
-            if completed {
-                local.passes += 1;
-            } else {
-                local.abandoned += 1;
-            }
-        }
-        let elapsed = start.elapsed();
-        stop.store(true, Ordering::Relaxed);
-        let (n, writer_time) = writer.join().unwrap();
-        let mut st = stats.lock().unwrap();
-        st.passes += local.passes;
-        st.abandoned += local.abandoned;
-        st.resyncs += local.resyncs;
-        st.max_resyncs = st.max_resyncs.max(local.max_resyncs);
-        st.reader_time += elapsed;
-        st.writes += n;
-        st.writer_time += writer_time;
-        elapsed
-    })
-}
-
-fn contended_one<L: Contender>(c: &mut Criterion, name: &str, list: L) {
+fn contended_one<L: Contended>(c: &mut Criterion, name: &str, list: L) {
     let stats = Mutex::new(Stats::default());
     let mut g = c.benchmark_group(GROUP);
     g.throughput(Throughput::Elements(N));
@@ -498,76 +416,10 @@ fn contended_one<L: Contender>(c: &mut Criterion, name: &str, list: L) {
         b.iter_custom(|iters| contended_run(&list, iters, &stats))
     });
     g.finish();
-    report(name, &stats.into_inner().unwrap());
+    report(GROUP, name, &stats.into_inner().unwrap());
 }
 
 const GROUP: &str = "contended_pass_1000";
-
-/// Prints an entry's contended statistics and, when criterion measured, writes them
-/// to `contended.json` beside its estimates.
-fn report(name: &str, st: &Stats) {
-    let secs = st.reader_time.as_secs_f64();
-    let attempted = st.passes + st.abandoned;
-    if attempted == 0 || secs == 0.0 {
-        return;
-    }
-    let passes_per_s = st.passes as f64 / secs;
-    let resyncs_per_pass = st.resyncs as f64 / attempted as f64;
-    let writes_per_s = st.writes as f64 / st.writer_time.as_secs_f64();
-    println!(
-        "{GROUP}/{name}: completed passes/s {passes_per_s:.0}, resyncs/pass {resyncs_per_pass:.3}, \
-         max resyncs in one pass {}, passes abandoned after {MAX_RESYNCS} resyncs {} of {attempted}, \
-         writes/s {writes_per_s:.0}",
-        st.max_resyncs, st.abandoned,
-    );
-    if !measuring() {
-        return;
-    }
-    let json = format!(
-        "{{\"passes_per_s\": {passes_per_s:.1}, \"resyncs_per_pass\": {resyncs_per_pass:.4}, \
-         \"max_resyncs\": {}, \"abandoned\": {}, \"attempted\": {attempted}, \
-         \"max_resyncs_allowed\": {MAX_RESYNCS}, \"writes_per_s\": {writes_per_s:.1}, \
-         \"write_period_ns\": {}}}\n",
-        st.max_resyncs,
-        st.abandoned,
-        WRITE_PERIOD.as_nanos(),
-    );
-    if let Some(home) = criterion_home() {
-        let dir = home.join(GROUP).join(name);
-        if let Err(e) = write_file(&dir, &json) {
-            eprintln!("could not write {}/contended.json: {e}", dir.display());
-        }
-    }
-}
-
-/// Whether criterion is measuring (`cargo bench`), not just running each benchmark once
-/// (`cargo test --benches`, `--test`), when nothing must be written.
-fn measuring() -> bool {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test")
-}
-
-/// Where criterion keeps its results (`CRITERION_HOME`, else `<target>/criterion`,
-/// the target directory found from `CARGO_TARGET_DIR` or this executable's path,
-/// `<target>/release/deps/cookie_list-<hash>`).
-fn criterion_home() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("CRITERION_HOME") {
-        return Some(dir.into());
-    }
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            let exe = std::env::current_exe().ok()?;
-            exe.parent()?.parent()?.parent()?.to_path_buf()
-        }
-    };
-    Some(target.join("criterion"))
-}
-
-fn write_file(dir: &Path, json: &str) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    std::fs::write(dir.join("contended.json"), json)
-}
 
 fn contended(c: &mut Criterion) {
     contended_one(

@@ -19,46 +19,11 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use criterion::measurement::WallTime;
-use criterion::{criterion_group, BenchmarkGroup, Criterion};
+use criterion::{criterion_group, Criterion};
 use mtsafe::CowShared;
 
-/// Makes copies measure the copy, not where the allocator happened to put it.
-///
-/// On this project's machines (AMD EPYC) glibc's `memcpy` takes its `rep movsb` path
-/// for blocks of a few KiB and up, and that path is about 15 times slower when the
-/// destination lands at an unlucky distance from the source modulo 4 KiB. Which
-/// implementation hit that depended only on heap layout: the same 64 KiB copy cycle
-/// measured 1.4 µs or 22 µs. So the bench re-runs itself once with glibc told not to
-/// use `rep movsb` (`GLIBC_TUNABLES`, read only at process start), and every peer
-/// copies with the same vector loop.
-fn steady_memcpy() {
-    #[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
-    {
-        use std::os::unix::process::CommandExt;
-        const TUNABLE: &str = "glibc.cpu.x86_rep_movsb_threshold=2147483647";
-        let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
-        if tunables.contains("x86_rep_movsb_threshold") {
-            return;
-        }
-        let joined = if tunables.is_empty() {
-            TUNABLE.to_string()
-        } else {
-            format!("{tunables}:{TUNABLE}")
-        };
-        let exe = std::env::current_exe().expect("bench executable path");
-        let err = std::process::Command::new(exe)
-            .args(std::env::args_os().skip(1))
-            .env("GLIBC_TUNABLES", joined)
-            .exec();
-        eprintln!("could not re-run with {TUNABLE} ({err}); copies may measure heap layout");
-    }
-}
-
-/// Runs `op` as the group's unreported first entry; see the module docs.
-fn warm_up(g: &mut BenchmarkGroup<'_, WallTime>, mut op: impl FnMut()) {
-    g.bench_function("0_warm_up", |b| b.iter(&mut op));
-}
+mod support;
+use support::{steady_memcpy, warm_up};
 
 fn clone_drop(c: &mut Criterion) {
     let mut g = c.benchmark_group("clone_drop");

@@ -25,10 +25,13 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, Criterion};
 use mtsafe::{Object, ObjectLock, Property};
 
+mod support;
+use support::warm_up;
+
 fn object_lock(c: &mut Criterion) {
     let mut g = c.benchmark_group("object_lock");
     let pl = parking_lot::Mutex::new(0u64);
-    g.bench_function("0_warm_up", |b| b.iter(|| *black_box(&pl).lock() += 1));
+    warm_up(&mut g, || *black_box(&pl).lock() += 1);
     let ours = ObjectLock::new(0u64);
     g.bench_function("mtsafe_ObjectLock", |b| {
         b.iter(|| *black_box(&ours).lock() += 1)
@@ -57,7 +60,9 @@ const SETTINGS: Settings = Settings {
 fn property_read(c: &mut Criterion) {
     let mut g = c.benchmark_group("property_read");
     let swap = arc_swap::ArcSwap::from_pointee(SETTINGS);
-    g.bench_function("0_warm_up", |b| b.iter(|| black_box(&swap).load().volume));
+    warm_up(&mut g, || {
+        black_box(black_box(&swap).load().volume);
+    });
     let ours = Property::new(SETTINGS);
     g.bench_function("mtsafe_Property_load", |b| {
         b.iter(|| black_box(&ours).load().volume)
@@ -78,9 +83,7 @@ fn property_read(c: &mut Criterion) {
 fn object_name(c: &mut Criterion) {
     let mut g = c.benchmark_group("object_name");
     let locked = parking_lot::Mutex::new(String::from("identity0"));
-    g.bench_function("0_warm_up", |b| {
-        b.iter(|| black_box(&locked).lock().clone())
-    });
+    warm_up(&mut g, || drop(black_box(&locked).lock().clone()));
     let object = Object::with_name("identity0", ()).sink();
     g.bench_function("mtsafe_Object_name", |b| {
         b.iter(|| black_box(&object).name())
@@ -109,7 +112,7 @@ fn create_add_remove(c: &mut Criterion) {
         bin.add(&child).unwrap();
         bin.remove(&child).unwrap();
     };
-    g.bench_function("0_warm_up", |b| b.iter(once));
+    warm_up(&mut g, once);
     g.bench_function("mtsafe_Object_new_add_remove", |b| b.iter(once));
     g.bench_function("mtsafe_Object_with_name_add_remove", |b| {
         b.iter(|| {

@@ -22,11 +22,7 @@
 
 use std::collections::VecDeque;
 use std::hint::black_box;
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput};
 use gstreamer as gst;
@@ -34,12 +30,7 @@ use gstreamer::glib;
 use gstreamer::prelude::*;
 use mtsafe::{CookieList, Resync, ResyncIterator};
 
-use crate::{criterion_home, measuring, warm_up};
-
-/// The writer's pace in the contended group: 100 000 changes a second.
-const WRITE_PERIOD: Duration = Duration::from_micros(10);
-/// A pass that needs more resyncs than this is abandoned (and counted).
-const MAX_RESYNCS: usize = 1000;
+use crate::support::{contended_run, report, warm_up, Contended, Stats, MAX_RESYNCS};
 /// Children added by the writer come from, and removed ones go back to, a pool.
 const POOL: usize = 8;
 
@@ -50,13 +41,10 @@ struct Child {
     id: usize,
 }
 
-/// What the benchmarks need of a list of children.
-trait Children: Sync {
-    /// One pass with GStreamer's resync loop: `(resyncs, completed)`.
-    fn pass(&self) -> (usize, bool);
-    /// One change: add a child from the pool (even `n`) or remove the oldest (odd `n`).
-    fn change(&self, n: u64);
-}
+/// What the benchmarks need of a list of children: a pass with GStreamer's resync
+/// loop, and a change that adds a child from the pool (even `n`) or removes the
+/// oldest (odd `n`).
+use Contended as Children;
 
 /// The writer's bookkeeping: the children in the list, oldest first, and the pool.
 type Bookkeeping<T> = Mutex<(VecDeque<T>, Vec<T>)>;
@@ -266,81 +254,6 @@ pub(crate) fn iterate_groups(c: &mut Criterion) {
 // Passes while a writer changes the list ~100 000 times a second.
 // ---------------------------------------------------------------------------------
 
-#[derive(Default)]
-struct Stats {
-    passes: u64,
-    abandoned: u64,
-    resyncs: u64,
-    max_resyncs: usize,
-    reader_time: Duration,
-    writes: u64,
-    writer_time: Duration,
-}
-
-/// Runs `iters` passes over `children` while a paced writer changes them; returns the
-/// time the passes took.
-fn contended_run(children: &dyn Children, iters: u64, stats: &Mutex<Stats>) -> Duration {
-    let stop = AtomicBool::new(false);
-    let writes = AtomicU64::new(0);
-    thread::scope(|s| {
-        let writer = s.spawn(|| {
-            let start = Instant::now();
-            let mut n = 0u64;
-            let mut due = start;
-            while !stop.load(Ordering::Relaxed) {
-                while Instant::now() < due {
-                    std::hint::spin_loop();
-                }
-                children.change(n);
-                n += 1;
-                due += WRITE_PERIOD;
-                // Catch up after a short stall, but no long burst after a long one.
-                let now = Instant::now();
-                if now > due + 10 * WRITE_PERIOD {
-                    due = now;
-                }
-                if n == 1 {
-                    writes.store(1, Ordering::Release);
-                }
-            }
-            // Leave the list as it was: an even number of changes.
-            if n % 2 == 1 {
-                children.change(n);
-                n += 1;
-            }
-            (n, start.elapsed())
-        });
-        // Start measuring once the writer runs.
-        while writes.load(Ordering::Acquire) == 0 {
-            std::hint::spin_loop();
-        }
-        let mut local = Stats::default();
-        let start = Instant::now();
-        for _ in 0..iters {
-            let (resyncs, completed) = children.pass();
-            local.resyncs += resyncs as u64;
-            local.max_resyncs = local.max_resyncs.max(resyncs);
-            if completed {
-                local.passes += 1;
-            } else {
-                local.abandoned += 1;
-            }
-        }
-        let elapsed = start.elapsed();
-        stop.store(true, Ordering::Relaxed);
-        let (n, writer_time) = writer.join().unwrap();
-        let mut st = stats.lock().unwrap();
-        st.passes += local.passes;
-        st.abandoned += local.abandoned;
-        st.resyncs += local.resyncs;
-        st.max_resyncs = st.max_resyncs.max(local.max_resyncs);
-        st.reader_time += elapsed;
-        st.writes += n;
-        st.writer_time += writer_time;
-        elapsed
-    })
-}
-
 fn contended(c: &mut Criterion) {
     const GROUP: &str = "gst_iterate_1000_contended";
     let mut g = c.benchmark_group(GROUP);
@@ -364,41 +277,4 @@ fn contended(c: &mut Criterion) {
     for (name, st) in all {
         report(GROUP, name, &st);
     }
-}
-
-/// Prints an entry's contended statistics and, when criterion measured, writes them
-/// to `contended.json` beside its estimates.
-fn report(group: &str, name: &str, st: &Stats) {
-    let secs = st.reader_time.as_secs_f64();
-    let attempted = st.passes + st.abandoned;
-    if attempted == 0 || secs == 0.0 {
-        return;
-    }
-    let json = format!(
-        "{{\"passes_per_s\": {:.1}, \"resyncs_per_pass\": {:.4}, \"max_resyncs\": {}, \
-         \"abandoned\": {}, \"attempted\": {}, \"max_resyncs_allowed\": {MAX_RESYNCS}, \
-         \"writes_per_s\": {:.1}, \"write_period_ns\": {}}}\n",
-        st.passes as f64 / secs,
-        st.resyncs as f64 / attempted as f64,
-        st.max_resyncs,
-        st.abandoned,
-        attempted,
-        st.writes as f64 / st.writer_time.as_secs_f64(),
-        WRITE_PERIOD.as_nanos(),
-    );
-    println!("{group}/{name}: {}", json.trim_end());
-    if !measuring() {
-        return;
-    }
-    if let Some(home) = criterion_home() {
-        let dir = home.join(group).join(name);
-        if let Err(e) = write(&dir, &json) {
-            eprintln!("could not write {}/contended.json: {e}", dir.display());
-        }
-    }
-}
-
-fn write(dir: &Path, json: &str) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    std::fs::write(dir.join("contended.json"), json)
 }

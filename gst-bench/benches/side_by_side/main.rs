@@ -33,7 +33,6 @@
 //! `cargo bench -p mtsafe-gst-bench -- --warm-up-time 1 --measurement-time 2`.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -44,58 +43,15 @@ use criterion::{criterion_group, BenchmarkGroup, Criterion};
 mod iterate;
 mod miniobject;
 mod object;
+// The root crate's bench support: the steady-memcpy re-run, the warm-up entry, the
+// contended-pass harness, where criterion keeps its results.
+#[path = "../../../benches/support/mod.rs"]
+mod support;
+
+use support::{steady_memcpy, target_dir, warm_up};
 
 /// A group of this bench.
 type Group<'a> = BenchmarkGroup<'a, WallTime>;
-
-/// Makes copies measure the copy, not where the allocator happened to put it.
-///
-/// On the project's machines (AMD EPYC) glibc's `memcpy` takes its `rep movsb` path for
-/// blocks of a few KiB and up, and that path is about 15 times slower when the
-/// destination lands at an unlucky distance from the source modulo 4 KiB. GStreamer
-/// copies with `memcpy` too, so the bench re-runs itself once with glibc told not to
-/// use `rep movsb` (`GLIBC_TUNABLES`, read only at process start), as `benches/cow.rs`
-/// of the root crate does.
-fn steady_memcpy() {
-    #[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
-    {
-        use std::os::unix::process::CommandExt;
-        const TUNABLE: &str = "glibc.cpu.x86_rep_movsb_threshold=2147483647";
-        let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
-        if tunables.contains("x86_rep_movsb_threshold") {
-            return;
-        }
-        let joined = if tunables.is_empty() {
-            TUNABLE.to_string()
-        } else {
-            format!("{tunables}:{TUNABLE}")
-        };
-        let exe = std::env::current_exe().expect("bench executable path");
-        let err = std::process::Command::new(exe)
-            .args(std::env::args_os().skip(1))
-            .env("GLIBC_TUNABLES", joined)
-            .exec();
-        eprintln!("could not re-run with {TUNABLE} ({err}); copies may measure heap layout");
-    }
-}
-
-/// The cargo target directory this bench was built into
-/// (`<target>/release/deps/side_by_side-<hash>`).
-fn target_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        return Some(dir.into());
-    }
-    let exe = std::env::current_exe().ok()?;
-    Some(exe.parent()?.parent()?.parent()?.to_path_buf())
-}
-
-/// Where criterion keeps its results: the contended statistics go beside them.
-fn criterion_home() -> Option<PathBuf> {
-    match std::env::var_os("CRITERION_HOME") {
-        Some(dir) => Some(dir.into()),
-        None => Some(target_dir()?.join("criterion")),
-    }
-}
 
 /// Starts GStreamer with a registry of its own (never the user's `$HOME` cache) and
 /// nothing that needs a display or a session bus.
@@ -115,11 +71,6 @@ fn init_gstreamer() {
              install libgstreamer1.0-0 (gst-bench/setup.sh does)"
         );
     }
-}
-
-/// Runs `op` as the group's unreported first entry; see the module docs.
-fn warm_up(g: &mut Group<'_>, mut op: impl FnMut()) {
-    g.bench_function("0_warm_up", |b| b.iter(&mut op));
 }
 
 /// Times `iters` calls of `op` on this thread while another thread calls `other` in a
@@ -151,13 +102,6 @@ where
         stop.store(true, Ordering::Relaxed);
         elapsed
     })
-}
-
-/// Whether criterion is measuring (`cargo bench`), not just running each benchmark once
-/// (`cargo test --benches`, `--test`), when nothing must be written.
-fn measuring() -> bool {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test")
 }
 
 /// Takes a new reference and drops it: a black box around both.

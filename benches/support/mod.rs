@@ -1,0 +1,218 @@
+//! What mtsafe's benchmarks share: the steady-`memcpy` re-run, the unreported warm-up
+//! entry, where criterion keeps its results, and the contended-pass harness (a paced
+//! writer changing a list while passes run, with the statistics written beside
+//! criterion's estimates for `scripts/bench-table.py`).
+//!
+//! Included with `mod support;` by the root crate's benches and with a `#[path]` by
+//! `gst-bench`'s, so both measure with the same code. Each bench uses part of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use criterion::measurement::WallTime;
+use criterion::BenchmarkGroup;
+
+/// Makes copies measure the copy, not where the allocator happened to put it.
+///
+/// On this project's machines (AMD EPYC) glibc's `memcpy` takes its `rep movsb` path
+/// for blocks of a few KiB and up, and that path is about 15 times slower when the
+/// destination lands at an unlucky distance from the source modulo 4 KiB. Which
+/// implementation hit that depended only on heap layout: the same 64 KiB copy cycle
+/// measured 1.4 µs or 22 µs. So a bench that copies re-runs itself once with glibc
+/// told not to use `rep movsb` (`GLIBC_TUNABLES`, read only at process start), and
+/// every peer (GStreamer included) copies with the same vector loop.
+pub fn steady_memcpy() {
+    #[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
+    {
+        use std::os::unix::process::CommandExt;
+        const TUNABLE: &str = "glibc.cpu.x86_rep_movsb_threshold=2147483647";
+        let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+        if tunables.contains("x86_rep_movsb_threshold") {
+            return;
+        }
+        let joined = if tunables.is_empty() {
+            TUNABLE.to_string()
+        } else {
+            format!("{tunables}:{TUNABLE}")
+        };
+        let exe = std::env::current_exe().expect("bench executable path");
+        let err = std::process::Command::new(exe)
+            .args(std::env::args_os().skip(1))
+            .env("GLIBC_TUNABLES", joined)
+            .exec();
+        eprintln!("could not re-run with {TUNABLE} ({err}); copies may measure heap layout");
+    }
+}
+
+/// Runs `op` as the group's unreported first entry: on this machine whichever entry
+/// runs first in a group measured 5–10% slow, whatever it was.
+pub fn warm_up(g: &mut BenchmarkGroup<'_, WallTime>, mut op: impl FnMut()) {
+    g.bench_function("0_warm_up", |b| b.iter(&mut op));
+}
+
+/// The cargo target directory the bench was built into (`CARGO_TARGET_DIR`, else
+/// found from this executable's path, `<target>/release/deps/<bench>-<hash>`).
+pub fn target_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return Some(dir.into());
+    }
+    let exe = std::env::current_exe().ok()?;
+    Some(exe.parent()?.parent()?.parent()?.to_path_buf())
+}
+
+/// Where criterion keeps its results (`CRITERION_HOME`, else `<target>/criterion`).
+pub fn criterion_home() -> Option<PathBuf> {
+    match std::env::var_os("CRITERION_HOME") {
+        Some(dir) => Some(dir.into()),
+        None => Some(target_dir()?.join("criterion")),
+    }
+}
+
+/// Whether criterion is measuring (`cargo bench`), not just running each benchmark once
+/// (`cargo test --benches`, `--test`), when nothing must be written.
+pub fn measuring() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test")
+}
+
+// ---------------------------------------------------------------------------------
+// Passes while a writer changes the list ~100 000 times a second.
+// ---------------------------------------------------------------------------------
+
+/// The writer's pace in the contended scenario: 100 000 changes a second.
+pub const WRITE_PERIOD: Duration = Duration::from_micros(10);
+/// A pass that needs more resyncs than this is abandoned (and counted).
+pub const MAX_RESYNCS: usize = 1000;
+
+/// A list under test in the contended scenario.
+pub trait Contended: Sync {
+    /// One pass with the resync loop: `(resyncs, completed)`; abandoned after
+    /// [`MAX_RESYNCS`] resyncs.
+    fn pass(&self) -> (usize, bool);
+    /// One change: even `n` add an item, odd `n` remove one, so that an even number
+    /// of changes leaves the list as it was.
+    fn change(&self, n: u64);
+}
+
+/// What the passes of one entry measured, over all of criterion's samples.
+#[derive(Default)]
+pub struct Stats {
+    passes: u64,
+    abandoned: u64,
+    resyncs: u64,
+    max_resyncs: usize,
+    reader_time: Duration,
+    writes: u64,
+    writer_time: Duration,
+}
+
+/// Runs `iters` passes over `list` while a paced writer changes it; returns the time
+/// the passes took, and adds what happened to `stats`.
+pub fn contended_run(list: &dyn Contended, iters: u64, stats: &Mutex<Stats>) -> Duration {
+    let stop = AtomicBool::new(false);
+    let writes = AtomicU64::new(0);
+    thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let start = Instant::now();
+            let mut n = 0u64;
+            let mut due = start;
+            while !stop.load(Ordering::Relaxed) {
+                while Instant::now() < due {
+                    std::hint::spin_loop();
+                }
+                list.change(n);
+                n += 1;
+                due += WRITE_PERIOD;
+                // Catch up after a short stall, but no long burst after a long one
+                // (a descheduled writer).
+                let now = Instant::now();
+                if now > due + 10 * WRITE_PERIOD {
+                    due = now;
+                }
+                if n == 1 {
+                    writes.store(1, Ordering::Release);
+                }
+            }
+            // Leave the list as it was: an even number of changes.
+            if n % 2 == 1 {
+                list.change(n);
+                n += 1;
+            }
+            (n, start.elapsed())
+        });
+        // Start measuring once the writer runs.
+        while writes.load(Ordering::Acquire) == 0 {
+            std::hint::spin_loop();
+        }
+        let mut local = Stats::default();
+        let start = Instant::now();
+        for _ in 0..iters {
+            let (resyncs, completed) = list.pass();
+            local.resyncs += resyncs as u64;
+            local.max_resyncs = local.max_resyncs.max(resyncs);
+            if completed {
+                local.passes += 1;
+            } else {
+                local.abandoned += 1;
+            }
+        }
+        let elapsed = start.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        let (n, writer_time) = writer.join().unwrap();
+        let mut st = stats.lock().unwrap();
+        st.passes += local.passes;
+        st.abandoned += local.abandoned;
+        st.resyncs += local.resyncs;
+        st.max_resyncs = st.max_resyncs.max(local.max_resyncs);
+        st.reader_time += elapsed;
+        st.writes += n;
+        st.writer_time += writer_time;
+        elapsed
+    })
+}
+
+/// Prints an entry's contended statistics and, when criterion measured, writes them
+/// to `contended.json` beside its estimates.
+pub fn report(group: &str, name: &str, st: &Stats) {
+    let secs = st.reader_time.as_secs_f64();
+    let attempted = st.passes + st.abandoned;
+    if attempted == 0 || secs == 0.0 {
+        return;
+    }
+    let passes_per_s = st.passes as f64 / secs;
+    let resyncs_per_pass = st.resyncs as f64 / attempted as f64;
+    let writes_per_s = st.writes as f64 / st.writer_time.as_secs_f64();
+    println!(
+        "{group}/{name}: completed passes/s {passes_per_s:.0}, resyncs/pass {resyncs_per_pass:.3}, \
+         max resyncs in one pass {}, passes abandoned after {MAX_RESYNCS} resyncs {} of {attempted}, \
+         writes/s {writes_per_s:.0}",
+        st.max_resyncs, st.abandoned,
+    );
+    if !measuring() {
+        return;
+    }
+    let json = format!(
+        "{{\"passes_per_s\": {passes_per_s:.1}, \"resyncs_per_pass\": {resyncs_per_pass:.4}, \
+         \"max_resyncs\": {}, \"abandoned\": {}, \"attempted\": {attempted}, \
+         \"max_resyncs_allowed\": {MAX_RESYNCS}, \"writes_per_s\": {writes_per_s:.1}, \
+         \"write_period_ns\": {}}}\n",
+        st.max_resyncs,
+        st.abandoned,
+        WRITE_PERIOD.as_nanos(),
+    );
+    if let Some(home) = criterion_home() {
+        let dir = home.join(group).join(name);
+        if let Err(e) = write_json(&dir, &json) {
+            eprintln!("could not write {}/contended.json: {e}", dir.display());
+        }
+    }
+}
+
+fn write_json(dir: &Path, json: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("contended.json"), json)
+}
