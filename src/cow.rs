@@ -558,7 +558,7 @@ impl<T> WeakShared<T> {
             if count > MAX_STRONG {
                 abort();
             }
-            // Acquire on success: as `std::sync::Weak::upgrade`, the new handle's reads
+            // Acquire on success: as std's `Weak::upgrade`, the new handle's reads
             // of the value come after everything published through the count's
             // release sequence. Never from zero: a value whose last strong handle went
             // is not resurrected. Relaxed on failure: we only retry.
