@@ -28,7 +28,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mtsafe::{CookieList, Resync, ResyncIterator};
 
 mod support;
-use support::{contended_run, report, Contended, Stats, MAX_RESYNCS};
+use support::{contended_run, report, resync_pass, Contended, Stats};
 
 const N: u64 = 1000;
 
@@ -108,25 +108,6 @@ impl ResyncIterator for LockedIter<'_> {
     fn resync(&mut self) {
         self.cookie = self.list.inner.lock().0;
         self.pos = 0;
-    }
-}
-
-/// One pass with GStreamer's resync loop, giving up after `MAX_RESYNCS`:
-/// `(resyncs, completed)`.
-fn resync_pass<I: ResyncIterator>(mut it: I) -> (usize, bool) {
-    let mut resyncs = 0;
-    loop {
-        match it.next() {
-            Ok(Some(x)) => drop(black_box(x)),
-            Ok(None) => return (resyncs, true),
-            Err(Resync) => {
-                resyncs += 1;
-                if resyncs > MAX_RESYNCS {
-                    return (resyncs, false);
-                }
-                it.resync();
-            }
-        }
     }
 }
 

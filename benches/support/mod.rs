@@ -7,6 +7,7 @@
 //! `gst-bench`'s, so both measure with the same code. Each bench uses part of it.
 #![allow(dead_code)]
 
+use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::BenchmarkGroup;
+use mtsafe::{Resync, ResyncIterator};
 
 /// Makes copies measure the copy, not where the allocator happened to put it.
 ///
@@ -96,6 +98,25 @@ pub trait Contended: Sync {
     /// One change: even `n` add an item, odd `n` remove one, so that an even number
     /// of changes leaves the list as it was.
     fn change(&self, n: u64);
+}
+
+/// One pass with GStreamer's resync loop, giving up after [`MAX_RESYNCS`]:
+/// `(resyncs, completed)`.
+pub fn resync_pass<I: ResyncIterator>(mut it: I) -> (usize, bool) {
+    let mut resyncs = 0;
+    loop {
+        match it.next() {
+            Ok(Some(x)) => drop(black_box(x)),
+            Ok(None) => return (resyncs, true),
+            Err(Resync) => {
+                resyncs += 1;
+                if resyncs > MAX_RESYNCS {
+                    return (resyncs, false);
+                }
+                it.resync();
+            }
+        }
+    }
 }
 
 /// What the passes of one entry measured, over all of criterion's samples.

@@ -19,6 +19,14 @@ if [ -z "$cmd" ] || [ -z "$dir" ]; then
     exit 2
 fi
 
+# Waits up to 3 s for process $1 to be gone.
+wait_gone() {
+    for _ in $(seq 1 30); do
+        kill -0 "$1" 2>/dev/null || return 0
+        sleep 0.1
+    done
+}
+
 case "$cmd" in
 start)
     if ! command -v pipewire >/dev/null 2>&1; then
@@ -67,20 +75,14 @@ stop)
     pid=$(cat "$dir/pid")
     if kill -0 "$pid" 2>/dev/null; then
         kill -TERM "$pid"
-        for _ in $(seq 1 30); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
+        wait_gone "$pid"
         if kill -0 "$pid" 2>/dev/null; then
             echo "private-daemon: pid $pid ignored SIGTERM; SIGKILL" >&2
             kill -KILL "$pid" 2>/dev/null || true
         fi
         # Reap it if it is our child; otherwise wait until it is gone.
         wait "$pid" 2>/dev/null || true
-        for _ in $(seq 1 30); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
+        wait_gone "$pid"
     fi
     if kill -0 "$pid" 2>/dev/null; then
         echo "private-daemon: pid $pid is still running" >&2

@@ -28,9 +28,9 @@ use criterion::{Criterion, SamplingMode, Throughput};
 use gstreamer as gst;
 use gstreamer::glib;
 use gstreamer::prelude::*;
-use mtsafe::{CookieList, Resync, ResyncIterator};
+use mtsafe::CookieList;
 
-use crate::support::{contended_run, report, warm_up, Contended, Stats, MAX_RESYNCS};
+use crate::support::{contended_run, report, resync_pass, warm_up, Contended, Stats, MAX_RESYNCS};
 /// Children added by the writer come from, and removed ones go back to, a pool.
 const POOL: usize = 8;
 
@@ -68,21 +68,7 @@ impl MtsafeChildren {
 
 impl Children for MtsafeChildren {
     fn pass(&self) -> (usize, bool) {
-        let mut it = self.list.iter();
-        let mut resyncs = 0;
-        loop {
-            match it.next() {
-                Ok(Some(child)) => drop(black_box(child)),
-                Ok(None) => return (resyncs, true),
-                Err(Resync) => {
-                    resyncs += 1;
-                    if resyncs > MAX_RESYNCS {
-                        return (resyncs, false);
-                    }
-                    it.resync();
-                }
-            }
-        }
+        resync_pass(self.list.iter())
     }
 
     fn change(&self, n: u64) {
