@@ -124,6 +124,12 @@ impl<S> ObjectLock<S> {
         if !self.raw.try_lock() {
             self.lock_slow(me, describe);
         }
+        self.locked_by(me)
+    }
+
+    /// The guard of a lock the calling thread (`me`) has just taken.
+    #[inline(always)]
+    fn locked_by(&self, me: usize) -> ObjectLockGuard<'_, S> {
         // Relaxed: read back only by this thread (to report a re-lock) or compared by
         // others against their own numbers (module docs).
         self.owner.store(me, Ordering::Relaxed);
@@ -157,13 +163,7 @@ impl<S> ObjectLock<S> {
         if !self.raw.try_lock() {
             return None;
         }
-        // Relaxed: as in `lock`.
-        self.owner.store(current_thread_token(), Ordering::Relaxed);
-        Some(ObjectLockGuard {
-            lock: self,
-            value: ManuallyDrop::new(get_mut_ptr(&self.value)),
-            _not_send: PhantomData,
-        })
+        Some(self.locked_by(current_thread_token()))
     }
 
     /// Whether the calling thread holds this lock: for assertions that a function
