@@ -5,10 +5,14 @@
 //! # Locks, and their order
 //!
 //! Each object has its own [`ObjectLock`] over its parent link (GStreamer's
-//! `GST_OBJECT_LOCK` over `GST_OBJECT_PARENT`); its name is a [`Property`] written
-//! under that lock and read without one. Changes to the hierarchy (`add`, `remove`)
-//! are serialized on one process-wide hierarchy lock, then take the parent's lock,
-//! then the child's: parent before child, always. That is stricter than GStreamer,
+//! `GST_OBJECT_LOCK` over `GST_OBJECT_PARENT`). Its name is written only under that
+//! lock too (so a rename cannot race a reparent), and kept behind a lock of its own,
+//! a leaf that is never held while any other lock is taken: reading a name never
+//! waits for the object lock, and the re-lock report can name an object whose lock
+//! its thread holds. Changes to the hierarchy (`add`, `remove`) are serialized on
+//! one process-wide hierarchy lock, then take the parent's lock, then (for `add`, in
+//! one write of the parent's children list, under that list's lock) the child's:
+//! parent before child, always. That is stricter than GStreamer,
 //! where `gst_bin_add (a, b)` racing `gst_bin_add (b, a)` takes the two object locks
 //! in opposite orders and can deadlock; here the second add finds the cycle and is
 //! refused. Structural changes are rare next to reads, and a read (`parent`,
@@ -18,6 +22,8 @@
 //! are dropped after every guard is released, so an object's last reference never
 //! goes while its own lock is held.
 
+mod name;
+
 use core::fmt;
 use core::ops::Deref;
 
@@ -25,8 +31,8 @@ use crate::cookie_list::{CookieIter, CookieList, ListSnapshot};
 use crate::cow::{CowShared, WeakShared};
 use crate::floating::{FloatState, Floating};
 use crate::object_lock::ObjectLock;
-use crate::property::{Property, Snapshot};
-use crate::sync::{default_name, hierarchy_lock};
+use crate::sync::{default_name, hierarchy_lock, Mutex};
+use name::Name;
 
 /// What an object's own lock protects.
 struct Core<T> {
@@ -37,9 +43,9 @@ struct Core<T> {
 /// One object: the allocation behind every [`Object<T>`] handle.
 pub(crate) struct ObjectInner<T> {
     float: FloatState,
-    /// Written under `core`'s lock (so a rename cannot race a reparent), read
-    /// without it.
-    name: Property<String>,
+    /// Written under `core`'s lock (so a rename cannot race a reparent); its own
+    /// lock is a leaf (module docs).
+    name: Mutex<Name>,
     core: ObjectLock<Core<T>>,
     children: CookieList<Object<T>>,
     data: T,
@@ -50,7 +56,7 @@ impl<T> Drop for ObjectInner<T> {
     /// child's weak link to it is cleared, one child lock at a time.
     fn drop(&mut self) {
         let me: *const ObjectInner<T> = self;
-        for child in self.children.snapshot().iter() {
+        for child in self.children.iter_unlocked() {
             let mut core = child.inner.core.lock_described(|| child.describe());
             if core
                 .parent
@@ -63,11 +69,19 @@ impl<T> Drop for ObjectInner<T> {
     }
 }
 
+/// Why a child was refused, as found under the locks: made into an [`ObjectError`]
+/// once they are released (dropping the other parent's handle then, too).
+enum Refusal<T> {
+    HasParent(Object<T>),
+    DuplicateName(Name),
+}
+
 /// A reference-counted handle to an object: `GstObject *` with the rules enforced.
 ///
 /// - Made floating ([`Object::new`] returns a [`Floating<T>`]), sunk exactly once.
 /// - A name, unique among its siblings; default names are `<type><n>`, unique per
-///   type across the process (`element0`, `element1`, ...).
+///   type across the process (`element0`, `element1`, ...), and cost no allocation
+///   (they are formatted when read).
 /// - At most one parent, held weakly; children held strongly, in a [`CookieList`]
 ///   iterated with the resync iterator ([`children`](Self::children)).
 /// - Accessors return copies or new references ([`name`](Self::name),
@@ -239,15 +253,20 @@ impl<T> Object<T> {
     // floating reference, not a handle.
     #[allow(clippy::new_ret_no_self)]
     pub fn new(data: T) -> Floating<T> {
-        Self::with_name(default_name::<T>(default_prefix::<T>), data)
+        let (prefix, n) = default_name::<T>(default_prefix::<T>);
+        Self::named(Name::Default { prefix, n }, data)
     }
 
     /// A new object named `name`, floating.
     pub fn with_name(name: impl Into<String>, data: T) -> Floating<T> {
+        Self::named(Name::Given(name.into()), data)
+    }
+
+    fn named(name: Name, data: T) -> Floating<T> {
         Floating::from_new(Object {
             inner: CowShared::new(ObjectInner {
                 float: FloatState::new_floating(),
-                name: Property::new(name.into()),
+                name: Mutex::new(name),
                 core: ObjectLock::new(Core { parent: None }),
                 children: CookieList::new(),
                 data,
@@ -303,14 +322,19 @@ impl<T> Object<T> {
         }
     }
 
-    /// A copy of the name (`gst_object_get_name`), read without a lock.
+    /// A copy of the name (`gst_object_get_name`), taken under the name's own lock
+    /// (never the object lock).
     pub fn name(&self) -> String {
-        String::clone(&self.inner.name.load())
+        self.inner.name.lock().to_string()
     }
 
-    /// The name as a shared snapshot, without copying it.
-    pub fn name_snapshot(&self) -> Snapshot<String> {
-        self.inner.name.load()
+    /// Whether the object is named `name`, without copying the name.
+    pub fn has_name(&self, name: &str) -> bool {
+        self.inner.name.lock().is(name)
+    }
+
+    fn name_clone(&self) -> Name {
+        self.inner.name.lock().clone()
     }
 
     /// Renames an object that has no parent (`gst_object_set_name`). A parented
@@ -320,8 +344,9 @@ impl<T> Object<T> {
         if Self::live_parent(&core.parent).is_some() {
             return Err(ObjectError::RenameParented { name: self.name() });
         }
-        self.inner.name.set(name.into());
+        let old = core::mem::replace(&mut *self.inner.name.lock(), Name::Given(name.into()));
         drop(core);
+        drop(old);
         Ok(())
     }
 
@@ -357,7 +382,7 @@ impl<T> Object<T> {
     }
 
     fn describe(&self) -> String {
-        format!("the object lock of '{}'", self.inner.name.load())
+        format!("the object lock of '{}'", *self.inner.name.lock())
     }
 
     fn live_parent(parent: &Option<WeakShared<ObjectInner<T>>>) -> Option<Object<T>> {
@@ -415,58 +440,65 @@ impl<T> Object<T> {
     /// floating child given to a refused add is destroyed (unless other handles
     /// hold it), never leaked.
     pub fn add(&self, child: impl IntoChild<T>) -> Result<(), ObjectError> {
-        let child = child.into_child();
-        let result = self.add_locked(&child);
-        // The parent's reference is in the list on success; on failure, ours is
-        // dropped here, after every lock is released.
-        drop(child);
-        result
+        // On success the reference moves into the list; on failure it comes back
+        // and is dropped here, after every lock is released.
+        self.add_locked(child.into_child())
+            .map_err(|(error, child)| {
+                drop(child);
+                error
+            })
     }
 
-    fn add_locked(&self, child: &Object<T>) -> Result<(), ObjectError> {
-        if Object::ptr_eq(self, child) {
-            return Err(ObjectError::SelfParent { name: self.name() });
+    fn add_locked(&self, child: Object<T>) -> Result<(), (ObjectError, Object<T>)> {
+        if Object::ptr_eq(self, &child) {
+            return Err((ObjectError::SelfParent { name: self.name() }, child));
         }
         let _hierarchy = hierarchy_lock();
         // Parent links are only made under the hierarchy lock, so this answer holds
         // until we release it.
-        if self.has_as_ancestor(child) {
-            return Err(ObjectError::WouldCycle {
+        if self.has_as_ancestor(&child) {
+            let error = ObjectError::WouldCycle {
                 child: child.name(),
                 parent: self.name(),
-            });
+            };
+            return Err((error, child));
         }
         let parent_core = self.lock_core();
-        let mut child_core = child.lock_core();
-        if let Some(parent) = Self::live_parent(&child_core.parent) {
-            drop(child_core);
-            drop(parent_core);
-            return Err(ObjectError::HasParent {
-                child: child.name(),
-                parent: parent.name(),
-            });
-        }
-        // Checked under the child's lock: a rename needs it, so the name is final.
-        let name = child.name_snapshot();
-        if self
-            .inner
-            .children
-            .snapshot()
-            .iter()
-            .any(|c| *c.name_snapshot() == *name)
-        {
-            drop(child_core);
-            drop(parent_core);
-            return Err(ObjectError::DuplicateName {
-                name: String::clone(&name),
-                parent: self.name(),
-            });
-        }
-        child_core.parent = Some(CowShared::downgrade(&self.inner));
-        drop(child_core);
-        self.inner.children.push(child.clone());
+        // One write of the list: the checks, the parent link and the push, with the
+        // child's lock taken inside (parent, then the parent's list, then the child).
+        let added = self.inner.children.push_unless(child, |child, siblings| {
+            let mut child_core = child.lock_core();
+            if let Some(parent) = Self::live_parent(&child_core.parent) {
+                return Some(Refusal::HasParent(parent));
+            }
+            // The child's name is final under its lock, which a rename needs; the
+            // siblings' are final too, as they have a parent. Name locks are leaves.
+            if siblings.len() > 0 {
+                let name = child.name_clone();
+                if siblings
+                    .into_iter()
+                    .any(|c| c.inner.name.lock().same_as(&name))
+                {
+                    return Some(Refusal::DuplicateName(name));
+                }
+            }
+            child_core.parent = Some(CowShared::downgrade(&self.inner));
+            None
+        });
         drop(parent_core);
-        Ok(())
+        added.map_err(|(refusal, child)| {
+            let error = match refusal {
+                Refusal::HasParent(parent) => ObjectError::HasParent {
+                    child: child.name(),
+                    parent: parent.name(),
+                },
+                Refusal::DuplicateName(name) => ObjectError::DuplicateName {
+                    name: name.to_string(),
+                    parent: self.name(),
+                },
+            };
+            (error, child)
+        })
     }
 
     /// Removes `child` (`gst_bin_remove`): unparents it and takes it out of the
@@ -494,7 +526,7 @@ impl<T> Object<T> {
             let removed = self
                 .inner
                 .children
-                .remove_where(|c| Object::ptr_eq(c, child));
+                .remove_first_locked(|c| Object::ptr_eq(c, child));
             drop(parent_core);
             removed
         };
@@ -542,7 +574,7 @@ impl<T> Object<T> {
     pub fn child_by_name(&self, name: &str) -> Option<Object<T>> {
         self.children_snapshot()
             .iter()
-            .find(|c| c.name_snapshot().as_str() == name)
+            .find(|c| c.has_name(name))
             .cloned()
     }
 }
@@ -569,7 +601,7 @@ impl<T> Deref for Object<T> {
 impl<T> fmt::Debug for Object<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Object")
-            .field("name", &*self.inner.name.load())
+            .field("name", &self.name())
             .field("ref_count", &Object::ref_count(self))
             .field("floating", &Object::is_floating(self))
             .finish_non_exhaustive()
@@ -598,7 +630,7 @@ impl<T> ObjectGuard<'_, T> {
 impl<T> fmt::Debug for ObjectGuard<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ObjectGuard")
-            .field("name", &*self.object.name_snapshot())
+            .field("name", &self.object.name())
             .finish_non_exhaustive()
     }
 }

@@ -79,6 +79,18 @@ mod imp {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
         }
+
+        /// The value, through an exclusive borrow of the mutex: no locking.
+        #[inline]
+        pub(crate) fn get_mut(&mut self) -> &mut T {
+            #[cfg(not(miri))]
+            return self.0.get_mut();
+            #[cfg(miri)]
+            return self
+                .0
+                .get_mut()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
     }
 
     /// `core::cell::UnsafeCell` behind loom's closure-based API.
@@ -176,6 +188,13 @@ mod imp {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
         }
+
+        /// The value, through an exclusive borrow of the mutex: no locking.
+        pub(crate) fn get_mut(&mut self) -> &mut T {
+            self.0
+                .get_mut()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        }
     }
 
     impl<T: Default> Default for Mutex<T> {
@@ -211,12 +230,6 @@ mod swap_imp {
         #[inline]
         pub(crate) fn load_full(&self) -> Arc<T> {
             self.0.load_full()
-        }
-
-        /// Runs `f` on the current value, without touching its reference count.
-        #[inline]
-        pub(crate) fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-            f(&self.0.load())
         }
 
         /// Stores `new` and returns the value it replaced.
@@ -281,12 +294,6 @@ mod swap_imp {
         /// A new `Arc` to the current value.
         pub(crate) fn load_full(&self) -> Arc<T> {
             Arc::clone(&self.0.lock())
-        }
-
-        /// Runs `f` on the current value. The lock is released before `f` runs, as
-        /// arc-swap's guard holds no lock either.
-        pub(crate) fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-            f(&self.load_full())
         }
 
         /// Stores `new` and returns the value it replaced.
@@ -533,19 +540,19 @@ pub(crate) fn hierarchy_lock() -> MutexGuard<'static, ()> {
     HIERARCHY.lock()
 }
 
-/// A default object name for type `T`: `<prefix><n>`, where `prefix` is computed once
-/// per type by `prefix` (the caller's rule) and `n` counts per prefix across the
-/// process (`element0`, `element1`, ...), so two threads never get the same name.
+/// A default object name for type `T`, as its two parts `(prefix, n)` (the name is
+/// `<prefix><n>`): `prefix` is computed once per type by `prefix` (the caller's rule)
+/// and `n` counts per prefix across the process (`element0`, `element1`, ...), so two
+/// threads never get the same name. Nothing is formatted or allocated here.
 ///
 /// Plain std primitives in every build: naming is bookkeeping, not one of the
 /// interleavings the loom models are about. Each distinct prefix gets one counter,
 /// allocated once and kept for the life of the process (one per type, a bounded
 /// set); each thread caches the counter of the types it names, so a name costs one
-/// atomic increment and the formatting, without a lock.
-pub(crate) fn default_name<T: ?Sized>(prefix: impl FnOnce() -> String) -> String {
+/// atomic increment, without a lock.
+pub(crate) fn default_name<T: ?Sized>(prefix: impl FnOnce() -> String) -> (&'static str, u64) {
     use std::cell::RefCell;
     use std::collections::BTreeMap;
-    use std::fmt::Write as _;
     use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
 
     type Counter = (&'static str, &'static StdAtomicU64);
@@ -578,9 +585,5 @@ pub(crate) fn default_name<T: ?Sized>(prefix: impl FnOnce() -> String) -> String
         counter
     });
     // Relaxed: only uniqueness matters, which the increment's atomicity gives.
-    let index = counter.fetch_add(1, StdOrdering::Relaxed);
-    let mut name = String::with_capacity(prefix.len() + 4);
-    name.push_str(prefix);
-    let _ = write!(name, "{index}");
-    name
+    (prefix, counter.fetch_add(1, StdOrdering::Relaxed))
 }

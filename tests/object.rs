@@ -90,6 +90,51 @@ fn a_failed_add_consumes_a_floating_child_and_leaks_nothing() {
 }
 
 #[test]
+fn a_default_name_and_the_same_name_given_are_duplicates() {
+    let bin = named("bin");
+    let child = Object::new(None);
+    let text = child.name();
+    assert!(text.starts_with("option"), "{text}");
+    assert!(child.has_name(&text));
+    assert!(!child.has_name(&format!("{text}0")));
+    bin.add(child).unwrap();
+    let cookie = bin.children_cookie();
+
+    // The given name spells the default one: refused, nothing changed.
+    let twin = named(&text);
+    let err = bin.add(&twin).unwrap_err();
+    assert_eq!(
+        err,
+        ObjectError::DuplicateName {
+            name: text.clone(),
+            parent: "bin".into()
+        }
+    );
+    assert!(
+        twin.parent().is_none(),
+        "a refused child keeps no parent link"
+    );
+    assert_eq!(bin.children_cookie(), cookie, "a refused add is no change");
+    assert_eq!(
+        Object::ref_count(&twin),
+        1,
+        "the refused add kept no reference"
+    );
+    assert!(bin.child_by_name(&text).is_some_and(|c| c.has_name(&text)));
+
+    // And the other way round: a default-named child where the text is taken.
+    let bin = named("bin2");
+    let next = Object::new(None);
+    let taken = next.name();
+    bin.add(named(&taken)).unwrap();
+    assert!(matches!(
+        bin.add(next),
+        Err(ObjectError::DuplicateName { .. })
+    ));
+    assert_eq!(bin.n_children(), 1);
+}
+
+#[test]
 fn adding_an_ancestor_is_refused() {
     let (top, mid, leaf) = (named("top"), named("mid"), named("leaf"));
     top.add(&mid).unwrap();
