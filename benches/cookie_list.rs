@@ -9,7 +9,9 @@
 //!
 //! Every pass hands each item out as a new reference (an `Arc` clone, dropped by the
 //! consumer), as `GstIterator` does. Groups:
-//! - `pass_1000`: one full pass over 1000 items (criterion reports items/s);
+//! - `pass_1000`: one full pass over 1000 items (criterion reports items/s), and
+//!   `floor_vec_clone_drop`, no list at all: a `Vec<Arc<T>>` walk that clones and
+//!   drops each item, the floor for anything that hands out new references;
 //! - `write_1000`: `push` and `remove_where` on a 1000-item list;
 //! - `contended_pass_1000`: passes over 1000 items while another thread changes the
 //!   list about 100 000 times a second (paced); criterion times one pass (completed,
@@ -283,6 +285,16 @@ fn pass(c: &mut Criterion) {
     g.bench_function("arc_swap_vec", |b| b.iter(|| swap.pass()));
     let rw = RwLockVec(RwLock::new(items(N).collect()));
     g.bench_function("rwlock_read", |b| b.iter(|| rw.pass()));
+    // No list at all: what handing out 1000 new references and dropping them costs
+    // on this machine, the floor under every entry above that hands out `Arc`s.
+    let bare: Vec<Item> = items(N).collect();
+    g.bench_function("floor_vec_clone_drop", |b| {
+        b.iter(|| {
+            for x in black_box(&bare) {
+                drop(black_box(Arc::clone(x)));
+            }
+        })
+    });
     g.finish();
 }
 

@@ -9,7 +9,7 @@
 //!   snapshot). mtsafe's `Property::load` against `arc_swap::ArcSwap::load`,
 //!   `ArcSwap::load_full`, and a `parking_lot::Mutex` read.
 //! - `object_name`: a copy of an object's name (`gst_object_get_name`):
-//!   `Object::name` (lock-free snapshot, then a `String` copy) against a
+//!   `Object::name` (under the name's own lock) against a
 //!   `parking_lot::Mutex<String>` clone.
 //! - `create_add_remove`: a new floating object with a default name, added to a
 //!   parent (sunk), removed again (destroyed): `Object::new` + `add` + `remove`,

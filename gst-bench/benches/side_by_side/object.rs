@@ -121,15 +121,11 @@ fn object_lock_2_threads(c: &mut Criterion) {
 // gst_get_name: gst_object_get_name.
 // ---------------------------------------------------------------------------------
 
-/// mtsafe's entries in `gst_get_name`: an object's name accessor (a copy, or a
-/// snapshot of the name).
+/// mtsafe's entry in `gst_get_name`: an object's name accessor (a copy).
 fn get_name_mtsafe(g: &mut Group<'_>) {
     let object = Object::with_name("child", ()).sink();
     g.bench_function("mtsafe_Object_name", |b| {
         b.iter(|| black_box(black_box(&object).name()))
-    });
-    g.bench_function("mtsafe_Object_name_snapshot", |b| {
-        b.iter(|| black_box(black_box(&object).name_snapshot().len()))
     });
 }
 
