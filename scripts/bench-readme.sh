@@ -49,6 +49,9 @@ if $run; then
     fi
     load=$(cut -d' ' -f1-3 /proc/loadavg)
     started_at=$(date -u '+%Y-%m-%d %H:%M UTC')
+    # Every figure must come from this run: an entry that no longer exists would
+    # otherwise still be read from an older run's results.
+    rm -rf "$criterion"
 
     step "cargo bench --bench cow"
     cargo bench --bench cow -- "${criterion_args[@]}"
