@@ -445,6 +445,9 @@ impl<T, R> Memo<T, R> {
 /// fold body that locks or changes the same list runs with no lock held, so it cannot
 /// deadlock (a `remove_where` or `retain` predicate that changes the list on *every*
 /// call makes them retry for ever, though, as each change invalidates its answers).
+/// The one piece of item code that runs under the list's lock is `T::clone`, when a
+/// write copies the items of the chunk it changes: a `Clone` impl must not use the
+/// list its item is in (a reference-count increment never does).
 ///
 /// # Thread safety
 ///
