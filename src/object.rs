@@ -409,15 +409,24 @@ impl<T> Object<T> {
     /// Whether `ancestor` is this object, its parent, or an ancestor of its parent
     /// (`gst_object_has_as_ancestor`: an object is its own ancestor).
     pub fn has_as_ancestor(&self, ancestor: &Object<T>) -> bool {
+        self.walk_ancestors(ancestor, drop)
+    }
+
+    /// `has_as_ancestor`, handing every ancestor handle it took to `keep`, so that a
+    /// caller holding locks can drop them later: one of them may be the last
+    /// reference to its object by then.
+    fn walk_ancestors(&self, ancestor: &Object<T>, mut keep: impl FnMut(Object<T>)) -> bool {
         if Object::ptr_eq(self, ancestor) {
             return true;
         }
         let mut current = self.parent();
         while let Some(object) = current {
             if Object::ptr_eq(&object, ancestor) {
+                keep(object);
                 return true;
             }
             current = object.parent();
+            keep(object);
         }
         false
     }
@@ -453,10 +462,14 @@ impl<T> Object<T> {
         if Object::ptr_eq(self, &child) {
             return Err((ObjectError::SelfParent { name: self.name() }, child));
         }
-        let _hierarchy = hierarchy_lock();
+        let hierarchy = hierarchy_lock();
         // Parent links are only made under the hierarchy lock, so this answer holds
-        // until we release it.
-        if self.has_as_ancestor(&child) {
+        // until we release it. The ancestor handles the walk takes are dropped after
+        // the lock is released: no object is destroyed under it.
+        let mut ancestors = Vec::new();
+        if self.walk_ancestors(&child, |a| ancestors.push(a)) {
+            drop(hierarchy);
+            drop(ancestors);
             let error = ObjectError::WouldCycle {
                 child: child.name(),
                 parent: self.name(),
@@ -486,6 +499,9 @@ impl<T> Object<T> {
             None
         });
         drop(parent_core);
+        drop(hierarchy);
+        drop(ancestors);
+        // A refusal's other parent handle is dropped here, after every lock.
         added.map_err(|(refusal, child)| {
             let error = match refusal {
                 Refusal::HasParent(parent) => ObjectError::HasParent {

@@ -157,3 +157,55 @@ fn add_racing_child_reads_and_rename() {
         assert_eq!(drops(&counter), 2);
     });
 }
+
+/// Object data whose drop changes the hierarchy (an element that takes its own
+/// helpers out of a bin when it goes), which takes the hierarchy lock.
+struct ChangesHierarchyOnDrop {
+    on_drop: Option<(
+        Object<ChangesHierarchyOnDrop>,
+        Object<ChangesHierarchyOnDrop>,
+    )>,
+}
+
+impl Drop for ChangesHierarchyOnDrop {
+    fn drop(&mut self) {
+        if let Some((bin, helper)) = self.on_drop.take() {
+            bin.add(&helper).unwrap();
+        }
+    }
+}
+
+fn plain(name: &str) -> Object<ChangesHierarchyOnDrop> {
+    Object::with_name(name, ChangesHierarchyOnDrop { on_drop: None }).sink()
+}
+
+/// A refused add (the child has a parent) takes a handle to that parent to name it
+/// in the error. When the parent's last other handle goes meanwhile, that handle is
+/// the last, and the parent is destroyed by the refused add: after the hierarchy
+/// lock is released, so a drop that changes the hierarchy neither deadlocks (loom
+/// reports a thread blocked on a lock it holds) nor is lost.
+#[test]
+fn an_object_destroyed_by_a_refused_add_is_destroyed_after_the_locks() {
+    loom::model(|| {
+        let (bin, helper) = (plain("bin"), plain("helper"));
+        let data = ChangesHierarchyOnDrop {
+            on_drop: Some((bin.clone(), helper.clone())),
+        };
+        let parent = Object::with_name("p", data).sink();
+        let child = plain("c");
+        parent.add(&child).unwrap();
+        let other = plain("other");
+        let t = thread::spawn(move || drop(parent));
+        let refused = other.add(&child);
+        t.join().unwrap();
+        // Refused while the parent lived; once it is gone the child is free.
+        assert!(matches!(
+            refused,
+            Err(ObjectError::HasParent { .. }) | Ok(())
+        ));
+        assert!(
+            helper.has_as_parent(&bin),
+            "the parent's drop ran to the end"
+        );
+    });
+}
