@@ -88,7 +88,7 @@ enum Refusal<T> {
 ///   [`parent`](Self::parent)), taken before the lock that guards them is released.
 /// - Derefs to `T`, the object's own data. Put per-object state that needs the
 ///   object's lock in an [`ObjectLock`] field of `T`, and lock-free readable
-///   settings in [`Property`] fields.
+///   settings in [`Property`](crate::Property) fields.
 ///
 /// Reference operations are associated functions (`Object::ref_count(&obj)`), like
 /// `Arc`'s, so they never shadow `T`'s methods; the hierarchy operations are methods
