@@ -21,8 +21,9 @@
 //! chunk, and publishes it with the next cookie (below). `retain` and `clear` are
 //! `O(len)`. The chunk count stays `O(√len)`: a chunk left small is merged with a
 //! neighbour whenever the two fit in one. Nothing a write replaces is dropped before
-//! the lock is released, so an item's `Drop` may use the list; no predicate or
-//! callback ever runs under it.
+//! the lock is released, so an item's `Drop` may use the list; no caller's predicate
+//! or callback runs under it (the one piece of item code that does is `T::clone`,
+//! when a write copies a chunk's items).
 //!
 //! A reader takes the current version (one reference-count increment under the
 //! lock) and reads it with no lock at all. It can wait for one write in progress
