@@ -100,6 +100,7 @@
 //! compares the cookie is caught by the std tests, which watch the position.)
 
 use core::cell::Cell;
+use core::convert::Infallible;
 use core::fmt;
 use core::iter::FusedIterator;
 use core::mem;
@@ -231,6 +232,14 @@ impl<T> Version<T> {
         let chunks = self.chunks();
         let chunk = chunks.partition_point(|c| c.start <= index) - 1;
         (chunk, index - chunks[chunk].start)
+    }
+
+    /// The chunk index and offset of the first item for which `pred` returns `true`.
+    fn find(&self, mut pred: impl FnMut(&T) -> bool) -> Option<(usize, usize)> {
+        self.chunks()
+            .iter()
+            .enumerate()
+            .find_map(|(c, chunk)| Some((c, chunk.items.iter().position(&mut pred)?)))
     }
 
     fn get(&self, index: usize) -> Option<&T> {
@@ -576,12 +585,8 @@ impl<T: Clone> CookieList<T> {
     /// Clones the items of the last chunk (at most `max(32, √len)`) and the chunk
     /// pointers; never all the items.
     pub fn push(&self, value: T) {
-        let retired = {
-            let mut writer = self.current.lock();
-            let next = writer.version.pushed(value);
-            self.publish(&mut writer, next)
-        };
-        drop(retired);
+        self.push_unless(value, |_, _| None::<Infallible>)
+            .unwrap_or_else(|(never, _)| match never {});
     }
 
     /// Inserts `value` at `index`, shifting later items, as `Vec::insert` does.
@@ -634,13 +639,7 @@ impl<T: Clone> CookieList<T> {
     /// lock, so it must not use this list.
     pub(crate) fn remove_first_locked(&self, mut pred: impl FnMut(&T) -> bool) -> Option<T> {
         let writer = self.current.lock();
-        let found = writer
-            .version
-            .chunks()
-            .iter()
-            .enumerate()
-            .find_map(|(c, chunk)| Some((c, chunk.items.iter().position(&mut pred)?)));
-        let (c, offset) = found?;
+        let (c, offset) = writer.version.find(&mut pred)?;
         Some(self.remove_at(writer, c, offset))
     }
 
@@ -667,17 +666,8 @@ impl<T: Clone> CookieList<T> {
         // The common case first: ask about the current version, in order, and apply
         // the answer if no write came in between.
         let current = self.load();
-        let found = current
-            .version
-            .chunks()
-            .iter()
-            .enumerate()
-            .find_map(|(c, chunk)| {
-                let offset = chunk.items.iter().position(&mut pred)?;
-                Some((c, offset))
-            });
         // No match: none of the items of a version current during the call matches.
-        let (c, offset) = found?;
+        let (c, offset) = current.version.find(&mut pred)?;
         let writer = self.current.lock();
         if writer.cookie == current.cookie {
             return Some(self.remove_at(writer, c, offset));
