@@ -479,25 +479,25 @@ impl<T> Object<T> {
         let parent_core = self.lock_core();
         // One write of the list: the checks, the parent link and the push, with the
         // child's lock taken inside (parent, then the parent's list, then the child).
-        let added = self.inner.children.push_unless(child, |child, siblings| {
-            let mut child_core = child.lock_core();
-            if let Some(parent) = Self::live_parent(&child_core.parent) {
-                return Some(Refusal::HasParent(parent));
-            }
-            // The child's name is final under its lock, which a rename needs; the
-            // siblings' are final too, as they have a parent. Name locks are leaves.
-            if siblings.len() > 0 {
-                let name = child.name_clone();
-                if siblings
-                    .into_iter()
-                    .any(|c| c.inner.name.lock().same_as(&name))
-                {
-                    return Some(Refusal::DuplicateName(name));
+        let added = self
+            .inner
+            .children
+            .push_unless(child, |child, mut siblings| {
+                let mut child_core = child.lock_core();
+                if let Some(parent) = Self::live_parent(&child_core.parent) {
+                    return Some(Refusal::HasParent(parent));
                 }
-            }
-            child_core.parent = Some(CowShared::downgrade(&self.inner));
-            None
-        });
+                // The child's name is final under its lock, which a rename needs; the
+                // siblings' are final too, as they have a parent. Name locks are leaves.
+                if siblings.len() > 0 {
+                    let name = child.name_clone();
+                    if siblings.any(|c| c.inner.name.lock().same_as(&name)) {
+                        return Some(Refusal::DuplicateName(name));
+                    }
+                }
+                child_core.parent = Some(CowShared::downgrade(&self.inner));
+                None
+            });
         drop(parent_core);
         drop(hierarchy);
         drop(ancestors);
