@@ -2,10 +2,8 @@
 
 mod common;
 
-use common::{scaled, Counter};
+use common::{at_once, scaled, Counter};
 use mtsafe::{Floating, Object};
-use std::sync::Barrier;
-use std::thread;
 
 fn state(o: &Object<impl Sized>) -> (bool, usize) {
     (Object::is_floating(o), Object::ref_count(o))
@@ -102,20 +100,11 @@ fn racing_ref_sinks_adopt_exactly_once() {
         let counter = Counter::new();
         let floating = Object::with_name("x", counter.value(1));
         let handles = [Object::clone(&floating), Object::clone(&floating)];
-        let barrier = Barrier::new(2);
-        let sunk: Vec<Object<_>> = thread::scope(|s| {
-            let joins: Vec<_> = handles
-                .iter()
-                .map(|h| {
-                    let barrier = &barrier;
-                    s.spawn(move || {
-                        barrier.wait();
-                        Object::ref_sink(h)
-                    })
-                })
-                .collect();
-            joins.into_iter().map(|j| j.join().unwrap()).collect()
-        });
+        let (a, b) = at_once(
+            || Object::ref_sink(&handles[0]),
+            || Object::ref_sink(&handles[1]),
+        );
+        let sunk = [a, b];
         // floating + 2 handles + 2 ref_sinks, of which one adopted the floating one.
         assert_eq!(state(&sunk[0]), (false, 4));
         drop(floating);
@@ -139,16 +128,7 @@ fn ref_sink_racing_the_floating_drop_ends_exact() {
         let counter = Counter::new();
         let floating: Floating<_> = Object::with_name("x", counter.value(1));
         let handle = Object::clone(&floating);
-        let barrier = Barrier::new(2);
-        let sunk = thread::scope(|s| {
-            let sinker = s.spawn(|| {
-                barrier.wait();
-                Object::ref_sink(&handle)
-            });
-            barrier.wait();
-            drop(floating);
-            sinker.join().unwrap()
-        });
+        let (sunk, ()) = at_once(|| Object::ref_sink(&handle), move || drop(floating));
         assert_eq!(state(&sunk), (false, 2));
         drop(handle);
         assert_eq!(state(&sunk), (false, 1));
@@ -164,16 +144,7 @@ fn sink_racing_ref_sink_ends_exact() {
         let counter = Counter::new();
         let floating = Object::with_name("x", counter.value(1));
         let handle = Object::clone(&floating);
-        let barrier = Barrier::new(2);
-        let (a, b) = thread::scope(|s| {
-            let sinker = s.spawn(|| {
-                barrier.wait();
-                Object::ref_sink(&handle)
-            });
-            barrier.wait();
-            let a = floating.sink();
-            (a, sinker.join().unwrap())
-        });
+        let (a, b) = at_once(move || floating.sink(), || Object::ref_sink(&handle));
         assert_eq!(state(&a), (false, 3), "handle + one adopted + one added");
         drop((a, b, handle));
         assert_eq!(counter.drops(), 1);

@@ -2,10 +2,9 @@
 
 mod common;
 
-use common::{scaled, Counted, Counter};
+use common::{at_once, scaled, Counted, Counter};
 use mtsafe::{Object, ObjectError, Resync, ResyncIterator};
 use std::collections::HashSet;
-use std::sync::Barrier;
 use std::thread;
 
 /// Every object of one hierarchy has one data type; these carry an optional
@@ -263,18 +262,8 @@ fn add_and_remove_bump_the_children_cookie_and_iteration_resyncs() {
 fn one_child_added_to_two_parents_at_once_has_one_winner() {
     for _ in 0..scaled(500, 10) {
         let (p1, p2, child) = (named("p1"), named("p2"), named("c"));
-        let barrier = Barrier::new(2);
-        let results = thread::scope(|s| {
-            let a = s.spawn(|| {
-                barrier.wait();
-                p1.add(&child)
-            });
-            let b = s.spawn(|| {
-                barrier.wait();
-                p2.add(&child)
-            });
-            [a.join().unwrap(), b.join().unwrap()]
-        });
+        let (first, second) = at_once(|| p1.add(&child), || p2.add(&child));
+        let results = [first, second];
         let wins = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(wins, 1, "{results:?}");
         let winner = if results[0].is_ok() { &p1 } else { &p2 };
@@ -290,18 +279,8 @@ fn one_child_added_to_two_parents_at_once_has_one_winner() {
 fn opposite_adds_neither_deadlock_nor_make_a_cycle() {
     for _ in 0..scaled(500, 10) {
         let (a, b) = (named("a"), named("b"));
-        let barrier = Barrier::new(2);
-        let results = thread::scope(|s| {
-            let x = s.spawn(|| {
-                barrier.wait();
-                a.add(&b)
-            });
-            let y = s.spawn(|| {
-                barrier.wait();
-                b.add(&a)
-            });
-            [x.join().unwrap(), y.join().unwrap()]
-        });
+        let (first, second) = at_once(|| a.add(&b), || b.add(&a));
+        let results = [first, second];
         assert_eq!(
             results.iter().filter(|r| r.is_ok()).count(),
             1,

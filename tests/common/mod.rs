@@ -1,8 +1,30 @@
-//! Payloads that count what happens to them, shared by the integration tests.
+//! Payloads that count what happens to them, and a two-thread race, shared by the
+//! integration tests.
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+/// Runs `a` and `b` on two threads that a barrier releases together, so that they
+/// race, and returns both results.
+pub fn at_once<A: Send, B: Send>(
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    let barrier = Barrier::new(2);
+    thread::scope(|s| {
+        let a = s.spawn(|| {
+            barrier.wait();
+            a()
+        });
+        let b = s.spawn(|| {
+            barrier.wait();
+            b()
+        });
+        (a.join().unwrap(), b.join().unwrap())
+    })
+}
 
 /// Counts clones and drops of the values made by one [`Counter`].
 #[derive(Debug, Default)]
