@@ -24,6 +24,7 @@
 
 mod name;
 
+use core::cell::OnceCell;
 use core::fmt;
 use core::ops::Deref;
 
@@ -202,34 +203,60 @@ impl std::error::Error for ObjectError {}
 /// What [`Object::add`] accepts as a child: a [`Floating<T>`] (sunk by the add), an
 /// [`Object<T>`] handle (whose reference the parent takes over) or `&Object<T>` (the
 /// parent takes a new reference). On a floating object the last two adopt the
-/// floating reference, as `gst_object_set_parent`'s `ref_sink` does.
+/// floating reference, as `gst_object_set_parent`'s `ref_sink` does, and only once
+/// the add has succeeded: a refused add leaves the object floating, its count as it
+/// was.
 pub trait IntoChild<T>: into_child::Sealed {
-    /// The reference the parent will hold.
-    fn into_child(self) -> Object<T>;
+    /// The reference the parent will hold, and whether it adopts the floating
+    /// reference when the add succeeds.
+    #[doc(hidden)]
+    fn into_child(self) -> into_child::Pending<T>;
 }
 
 mod into_child {
+    use super::Object;
+
     pub trait Sealed {}
     impl<T> Sealed for super::Floating<T> {}
-    impl<T> Sealed for super::Object<T> {}
-    impl<T> Sealed for &super::Object<T> {}
+    impl<T> Sealed for Object<T> {}
+    impl<T> Sealed for &Object<T> {}
+
+    /// A child on its way into a parent: `handle` is a counted reference;
+    /// `adopt` says whether a successful add must adopt a floating reference with it
+    /// (`ref_sink`). Nothing about the object's floating state changes before then.
+    #[derive(Debug)]
+    pub struct Pending<T> {
+        pub(super) handle: Object<T>,
+        pub(super) adopt: bool,
+    }
 }
 
 impl<T> IntoChild<T> for Floating<T> {
-    fn into_child(self) -> Object<T> {
-        self.sink()
+    fn into_child(self) -> into_child::Pending<T> {
+        // Given by value, the floating reference is the add's whatever the outcome:
+        // sunk now, destroyed with the handle if the add is refused (type docs).
+        into_child::Pending {
+            handle: self.sink(),
+            adopt: false,
+        }
     }
 }
 
 impl<T> IntoChild<T> for Object<T> {
-    fn into_child(self) -> Object<T> {
-        Object::ref_sink(&self)
+    fn into_child(self) -> into_child::Pending<T> {
+        into_child::Pending {
+            handle: self,
+            adopt: true,
+        }
     }
 }
 
 impl<T> IntoChild<T> for &Object<T> {
-    fn into_child(self) -> Object<T> {
-        Object::ref_sink(self)
+    fn into_child(self) -> into_child::Pending<T> {
+        into_child::Pending {
+            handle: self.clone(),
+            adopt: true,
+        }
     }
 }
 
@@ -341,7 +368,12 @@ impl<T> Object<T> {
     /// object is refused: its parent relies on its name being unique.
     pub fn set_name(&self, name: impl Into<String>) -> Result<(), ObjectError> {
         let core = self.lock_core();
-        if Self::live_parent(&core.parent).is_some() {
+        // Held in a local, not a condition's temporary: the handle may be the
+        // parent's last, and a parent's drop locks each child, this one included.
+        let parent = Self::live_parent(&core.parent);
+        if parent.is_some() {
+            drop(core);
+            drop(parent);
             return Err(ObjectError::RenameParented { name: self.name() });
         }
         let old = core::mem::replace(&mut *self.inner.name.lock(), Name::Given(name.into()));
@@ -369,6 +401,7 @@ impl<T> Object<T> {
         ObjectGuard {
             object: self,
             core: self.lock_core(),
+            parent: OnceCell::new(),
         }
     }
 
@@ -458,7 +491,13 @@ impl<T> Object<T> {
             })
     }
 
-    fn add_locked(&self, child: Object<T>) -> Result<(), (ObjectError, Object<T>)> {
+    fn add_locked(
+        &self,
+        into_child::Pending {
+            handle: child,
+            adopt,
+        }: into_child::Pending<T>,
+    ) -> Result<(), (ObjectError, Object<T>)> {
         if Object::ptr_eq(self, &child) {
             return Err((ObjectError::SelfParent { name: self.name() }, child));
         }
@@ -496,6 +535,11 @@ impl<T> Object<T> {
                     }
                 }
                 child_core.parent = Some(CowShared::downgrade(&self.inner));
+                // Every check passed: only now does the parent's reference adopt a
+                // floating one (`ref_sink`), so a refused add leaves it floating.
+                if adopt {
+                    child.float_state().try_adopt();
+                }
                 None
             });
         drop(parent_core);
@@ -519,48 +563,68 @@ impl<T> Object<T> {
 
     /// Removes `child` (`gst_bin_remove`): unparents it and takes it out of the
     /// children (bumping their cookie). The parent's reference is released after
-    /// every lock is, so a child held by nobody else is destroyed then.
+    /// every lock is, so a child held by nobody else is destroyed then. Removing an
+    /// object from itself is refused (`NotAChild`), as GStreamer refuses it.
     pub fn remove(&self, child: &Object<T>) -> Result<(), ObjectError> {
-        let removed = {
-            let _hierarchy = hierarchy_lock();
-            let parent_core = self.lock_core();
-            let mut child_core = child.lock_core();
-            let is_ours = child_core
-                .parent
-                .as_ref()
-                .is_some_and(|parent| parent.is(&self.inner));
-            if !is_ours {
-                drop(child_core);
-                drop(parent_core);
-                return Err(ObjectError::NotAChild {
-                    child: child.name(),
-                    parent: self.name(),
-                });
-            }
-            child_core.parent = None;
-            drop(child_core);
-            let removed = self
-                .inner
-                .children
-                .remove_first_locked(|c| Object::ptr_eq(c, child));
-            drop(parent_core);
-            removed
+        let hierarchy = hierarchy_lock();
+        let removed = self.remove_in_hierarchy(child);
+        drop(hierarchy);
+        // The parent's reference goes here, after every lock.
+        removed.map(drop)
+    }
+
+    /// `remove`'s work, with the hierarchy lock held by the caller; returns the
+    /// parent's reference to the child, for the caller to drop after that lock.
+    fn remove_in_hierarchy(&self, child: &Object<T>) -> Result<Object<T>, ObjectError> {
+        let not_a_child = || ObjectError::NotAChild {
+            child: child.name(),
+            parent: self.name(),
         };
-        debug_assert!(
-            removed.is_some(),
-            "a parented child is in its parent's list"
-        );
-        drop(removed);
-        Ok(())
+        // Checked before any lock: the two locks below would be one lock taken twice.
+        if Object::ptr_eq(self, child) {
+            return Err(not_a_child());
+        }
+        let parent_core = self.lock_core();
+        let mut child_core = child.lock_core();
+        let is_ours = child_core
+            .parent
+            .as_ref()
+            .is_some_and(|parent| parent.is(&self.inner));
+        if !is_ours {
+            drop(child_core);
+            drop(parent_core);
+            return Err(not_a_child());
+        }
+        child_core.parent = None;
+        drop(child_core);
+        let removed = self
+            .inner
+            .children
+            .remove_first_locked(|c| Object::ptr_eq(c, child));
+        drop(parent_core);
+        Ok(removed.expect("a parented child is in its parent's list"))
     }
 
     /// Takes this object out of its parent (`gst_object_unparent` through the bin):
-    /// `Ok(false)` when it has no parent.
+    /// `Ok(true)` when it had one, `Ok(false)` when it has none. One critical section
+    /// (the hierarchy lock, as `gst_object_unparent` works under the object lock):
+    /// of several threads unparenting one child, exactly one gets `Ok(true)` and the
+    /// others `Ok(false)`.
     pub fn unparent(&self) -> Result<bool, ObjectError> {
-        match self.parent() {
-            Some(parent) => parent.remove(self).map(|()| true),
-            None => Ok(false),
-        }
+        let hierarchy = hierarchy_lock();
+        // Parent links are made and cleared under the hierarchy lock, except by a
+        // dying parent, which `parent()` no longer upgrades: the parent read here is
+        // the parent until the lock is released.
+        let parent = self.parent();
+        let removed = parent
+            .as_ref()
+            .map(|parent| parent.remove_in_hierarchy(self))
+            .transpose();
+        drop(hierarchy);
+        // Both handles go after the lock: `parent` may be its object's last.
+        let had_parent = removed.map(|removed| removed.is_some());
+        drop(parent);
+        had_parent
     }
 
     /// The children, through the resync iterator (`gst_bin_iterate_elements`): each
@@ -626,15 +690,46 @@ impl<T> fmt::Debug for Object<T> {
 
 /// An object's own lock, held ([`Object::lock`]). What leaves it are copies and new
 /// references.
+///
+/// The parent handles it gives out can be dropped while it is held, even when the
+/// parent's other holders are gone meanwhile: the guard keeps a reference of its own
+/// to the parent and releases it only after the lock (a parent's destruction locks
+/// each of its children, so it must never run under a child's lock).
+///
+/// ```
+/// use mtsafe::Object;
+///
+/// let bin = Object::with_name("bin", ()).sink();
+/// let src = Object::with_name("src", ()).sink();
+/// bin.add(&src)?;
+/// let guard = src.lock();
+/// let parent = guard.parent().unwrap();
+/// drop(bin);    // another holder lets go meanwhile
+/// drop(parent); // not the last reference: the guard still holds one
+/// drop(guard);  // unlocks, then releases it: the bin is destroyed here
+/// assert!(src.parent().is_none());
+/// # Ok::<(), mtsafe::ObjectError>(())
+/// ```
+#[must_use = "the object's lock is released as soon as the guard is dropped"]
 pub struct ObjectGuard<'a, T> {
     object: &'a Object<T>,
+    // Declared before `parent`: fields drop in declaration order, so the lock is
+    // released before the guard's own parent reference (type docs).
     core: crate::ObjectLockGuard<'a, Core<T>>,
+    /// The parent as first read under the lock; the link cannot change while the
+    /// lock is held (it is written only under it).
+    parent: OnceCell<Option<Object<T>>>,
 }
 
 impl<T> ObjectGuard<'_, T> {
-    /// The parent, as a new reference taken under the lock.
+    /// The parent, as a new reference taken under the lock. The guard keeps one more
+    /// reference until it is dropped, so the one returned is never the last while
+    /// the lock is held (type docs).
+    #[must_use]
     pub fn parent(&self) -> Option<Object<T>> {
-        Object::live_parent(&self.core.parent)
+        self.parent
+            .get_or_init(|| Object::live_parent(&self.core.parent))
+            .clone()
     }
 
     /// A copy of the name (stable while the lock is held: renaming takes it).

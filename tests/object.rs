@@ -339,3 +339,147 @@ fn iteration_racing_add_and_remove_stays_consistent() {
     let names: HashSet<String> = bin.children_snapshot().iter().map(|c| c.name()).collect();
     assert_eq!(names.len(), bin.n_children());
 }
+
+/// A rename racing the drop of the parent's last handle: the rename's look at the
+/// parent takes a reference; if that turns out to be the last one, the parent is
+/// destroyed after the child's lock is released (the parent's destruction locks the
+/// child), so no re-lock panic and no leak. One thread builds a bin with a child,
+/// hands the bin's only handle to the other thread to drop, and renames the child
+/// until the rename succeeds (the loom model `a_rename_racing_the_parents_last_drop`
+/// checks every interleaving of the same race).
+#[test]
+fn a_rename_racing_the_parents_last_drop_neither_panics_nor_leaks() {
+    let counter = Counter::new();
+    let rounds = scaled(20_000, 20);
+    let (to_dropper, parents) = std::sync::mpsc::channel::<Object<Elem>>();
+    thread::scope(|s| {
+        s.spawn(move || parents.into_iter().for_each(drop));
+        for _ in 0..rounds {
+            let parent = Object::with_name("bin", Some(counter.value(0))).sink();
+            let child = named("c");
+            parent.add(&child).unwrap();
+            to_dropper.send(parent).unwrap();
+            // Refused while the parent lives; succeeds once its drop unparented us.
+            while let Err(e) = child.set_name("renamed") {
+                assert_eq!(e, ObjectError::RenameParented { name: "c".into() });
+            }
+            assert!(child.parent().is_none());
+        }
+        drop(to_dropper);
+    });
+    assert_eq!(counter.drops(), rounds, "every parent destroyed once");
+}
+
+/// The parent handle an object guard hands out may be dropped under the guard even
+/// when every other holder has let go: the guard keeps the parent alive until after
+/// it unlocks, so the parent is never destroyed under its child's lock.
+#[test]
+fn a_parent_from_the_guard_dropped_under_the_guard_is_destroyed_after_the_unlock() {
+    let counter = Counter::new();
+    let parent = Object::with_name("bin", Some(counter.value(0))).sink();
+    let child = named("c");
+    parent.add(&child).unwrap();
+    let guard = child.lock();
+    let from_guard = guard.parent().unwrap();
+    assert!(Object::ptr_eq(&from_guard, &guard.parent().unwrap()));
+    drop(parent);
+    drop(from_guard);
+    assert_eq!(counter.drops(), 0, "the guard still holds the parent");
+    drop(guard);
+    assert_eq!(counter.drops(), 1, "destroyed once the lock was released");
+    assert!(child.parent().is_none());
+}
+
+#[test]
+fn removing_an_object_from_itself_is_refused() {
+    let bin = named("bin");
+    assert_eq!(
+        bin.remove(&bin),
+        Err(ObjectError::NotAChild {
+            child: "bin".into(),
+            parent: "bin".into()
+        })
+    );
+    assert!(!bin.is_locked_by_current_thread());
+    assert_eq!(Object::ref_count(&bin), 1);
+}
+
+/// GStreamer checks before it sinks: a refused add of a borrowed floating object
+/// (self-parenting, a cycle, a duplicate name) leaves it floating with its count.
+#[test]
+fn a_refused_add_leaves_a_borrowed_floating_child_floating() {
+    let b = Object::with_name("b", None::<Counted>);
+    assert!(matches!(b.add(&*b), Err(ObjectError::SelfParent { .. })));
+    assert!(Object::is_floating(&b));
+    assert_eq!(Object::ref_count(&b), 1);
+
+    let top = Object::with_name("top", None::<Counted>);
+    let mid = named("mid");
+    top.add(&mid).unwrap();
+    assert!(matches!(
+        mid.add(&*top),
+        Err(ObjectError::WouldCycle { .. })
+    ));
+    assert!(Object::is_floating(&top));
+    assert_eq!(Object::ref_count(&top), 1);
+
+    let bin = named("bin");
+    bin.add(named("x")).unwrap();
+    let x = Object::with_name("x", None::<Counted>);
+    assert!(matches!(
+        bin.add(&*x),
+        Err(ObjectError::DuplicateName { .. })
+    ));
+    assert!(Object::is_floating(&x));
+    assert_eq!(Object::ref_count(&x), 1);
+    // By value, a handle to a floating object is refused the same way.
+    assert!(matches!(
+        bin.add(Object::clone(&x)),
+        Err(ObjectError::DuplicateName { .. })
+    ));
+    assert!(Object::is_floating(&x));
+    assert_eq!(Object::ref_count(&x), 1);
+
+    // And an add that succeeds adopts it, as `ref_sink` does.
+    x.set_name("y").unwrap();
+    bin.add(&*x).unwrap();
+    assert!(!Object::is_floating(&x));
+    assert_eq!(Object::ref_count(&x), 1, "the parent's, adopted");
+    let x = x.sink();
+    assert_eq!(Object::ref_count(&x), 2, "the parent's and ours");
+}
+
+/// `gst_object_unparent` is one critical section: of four threads unparenting one
+/// child, one gets `Ok(true)`, the others `Ok(false)`, never `NotAChild`.
+#[test]
+fn concurrent_unparents_have_one_winner_and_no_error() {
+    for _ in 0..scaled(300, 3) {
+        let bin = named("bin");
+        let child = named("c");
+        bin.add(&child).unwrap();
+        let barrier = std::sync::Barrier::new(4);
+        let results: Vec<_> = thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        child.unparent()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(
+            results.iter().filter(|r| **r == Ok(true)).count(),
+            1,
+            "{results:?}"
+        );
+        assert_eq!(
+            results.iter().filter(|r| **r == Ok(false)).count(),
+            3,
+            "{results:?}"
+        );
+        assert_eq!(bin.n_children(), 0);
+        assert_eq!(Object::ref_count(&child), 1);
+    }
+}
