@@ -612,7 +612,7 @@ impl<T> Object<T> {
     /// others `Ok(false)`.
     pub fn unparent(&self) -> Result<bool, ObjectError> {
         let hierarchy = hierarchy_lock();
-        // Parent links are made and cleared under the hierarchy lock, except by a
+        // A parent link is made and cleared under the hierarchy lock, except by a
         // dying parent, which `parent()` no longer upgrades: the parent read here is
         // the parent until the lock is released.
         let parent = self.parent();

@@ -209,3 +209,70 @@ fn an_object_destroyed_by_a_refused_add_is_destroyed_after_the_locks() {
         );
     });
 }
+
+/// A rename racing the drop of the parent's last handle: the rename's look at the
+/// parent may take what becomes the parent's last reference; the parent is then
+/// destroyed after the child's lock is released (its drop locks the child), so no
+/// interleaving panics on a re-lock, and the parent is destroyed exactly once.
+#[test]
+fn a_rename_racing_the_parents_last_drop() {
+    loom::model(|| {
+        let counter = drop_counter();
+        let parent = Object::with_name("p", Tracked::new(&counter)).sink();
+        let child = Object::with_name("c", Tracked::new(&counter)).sink();
+        parent.add(&child).unwrap();
+        let t = thread::spawn(move || drop(parent));
+        let renamed = child.set_name("renamed");
+        t.join().unwrap();
+        match renamed {
+            Ok(()) => assert_eq!(child.name(), "renamed"),
+            Err(e) => assert!(matches!(e, ObjectError::RenameParented { .. })),
+        }
+        assert!(child.parent().is_none());
+        assert_eq!(drops(&counter), 1);
+    });
+}
+
+/// The parent handle an object guard gives out, dropped under the guard while the
+/// parent's other handle goes on another thread: the guard's own reference keeps
+/// the parent alive until it unlocks, so the parent is never destroyed under its
+/// child's lock.
+#[test]
+fn a_parent_from_the_guard_dropped_under_the_guard() {
+    loom::model(|| {
+        let counter = drop_counter();
+        let parent = Object::with_name("p", Tracked::new(&counter)).sink();
+        let child = Object::with_name("c", Tracked::new(&counter)).sink();
+        parent.add(&child).unwrap();
+        let t = thread::spawn(move || drop(parent));
+        let guard = child.lock();
+        drop(guard.parent());
+        drop(guard);
+        t.join().unwrap();
+        assert!(child.parent().is_none());
+        assert_eq!(drops(&counter), 1);
+    });
+}
+
+/// Two threads unparent one child: one gets `Ok(true)`, the other `Ok(false)`,
+/// never `NotAChild`, and the child ends with no parent and one reference.
+#[test]
+fn two_unparents_have_one_winner() {
+    loom::model(|| {
+        let counter = drop_counter();
+        let parent = Object::with_name("p", Tracked::new(&counter)).sink();
+        let child = Object::with_name("c", Tracked::new(&counter)).sink();
+        parent.add(&child).unwrap();
+        let other = child.clone();
+        let t = thread::spawn(move || other.unparent());
+        let mine = child.unparent();
+        let theirs = t.join().unwrap();
+        let mut results = [mine, theirs];
+        results.sort_by_key(|r| format!("{r:?}"));
+        assert_eq!(results, [Ok(false), Ok(true)]);
+        assert_eq!(parent.n_children(), 0);
+        assert_eq!(Object::ref_count(&child), 1);
+        drop((parent, child));
+        assert_eq!(drops(&counter), 2);
+    });
+}
