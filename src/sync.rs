@@ -306,12 +306,23 @@ mod swap_imp {
             self.load_full()
         }
 
-        /// Replaces the value with `f(current)` in one critical section; returns the
-        /// value that was replaced.
+        /// Replaces the value with `f(current)`, retrying with the new current value
+        /// if another writer stored one meanwhile; returns the value replaced. As
+        /// arc-swap's `rcu`, `f` runs with no lock held, so it may load (or even
+        /// update) this same value; it may run more than once.
         pub(crate) fn rcu(&self, mut f: impl FnMut(&T) -> T) -> Arc<T> {
-            let mut current = self.0.lock();
-            let new = Arc::new(f(&current));
-            core::mem::replace(&mut *current, new)
+            loop {
+                let current = self.load_full();
+                let new = Arc::new(f(&current));
+                let mut slot = self.0.lock();
+                if Arc::ptr_eq(&slot, &current) {
+                    let replaced = core::mem::replace(&mut *slot, new);
+                    drop(slot);
+                    return replaced;
+                }
+                // Another writer won: both handles are dropped after the unlock.
+                drop(slot);
+            }
         }
     }
 

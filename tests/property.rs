@@ -75,3 +75,34 @@ fn a_held_snapshot_is_unchanged_by_later_writes() {
     assert_eq!(*name.load(), "renamed!");
     assert_eq!(Snapshot::into_value(name.get()), "renamed!");
 }
+
+/// `update`'s closure runs with no lock held (arc-swap's `rcu` contract), so it may
+/// read the same property; under Miri and loom the shim's stand-in keeps that
+/// contract (it used to call the closure under its mutex, which deadlocked here).
+#[test]
+fn an_update_closure_may_load_the_same_property() {
+    let volume = Property::new(2u64);
+    let replaced = volume.update(|v| v + *volume.load());
+    assert_eq!(*replaced, 2);
+    assert_eq!(*volume.load(), 4);
+}
+
+/// A panicking `update` closure publishes nothing, keeps the old snapshot, and
+/// leaves the property usable; no value is leaked or dropped twice.
+#[test]
+fn a_panicking_update_changes_nothing() {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    let counter = common::Counter::new();
+    let prop = Property::new(counter.value(1));
+    let before = prop.get();
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        prop.update(|_| panic!("the closure fails"));
+    }));
+    assert!(result.is_err());
+    assert!(Snapshot::ptr_eq(&before, &prop.get()), "nothing published");
+    prop.update(|old| counter.value(old.value + 1));
+    assert_eq!(prop.load().value, 2);
+    drop((before, prop));
+    assert_eq!(counter.drops(), 2, "both values dropped once");
+    assert_eq!(counter.clones(), 0);
+}
