@@ -53,30 +53,36 @@ fn cow_shared() {
         channels: 2,
     });
     let readers = 4;
-    let barrier = Barrier::new(readers + 1);
+    // `holding`: every reader holds its handle; `written`: the writer is done. The
+    // readers keep their handles across the write, so it is a write while shared
+    // on every run.
+    let (holding, written) = (Barrier::new(readers + 1), Barrier::new(readers + 1));
     thread::scope(|s| {
         for _ in 0..readers {
             let mine = caps.clone();
-            let barrier = &barrier;
+            let (holding, written) = (&holding, &written);
             s.spawn(move || {
-                barrier.wait();
+                holding.wait();
+                written.wait();
                 // Reading never copies and never sees the writer's change.
                 for _ in 0..1000 {
                     assert_eq!((mine.rate, mine.channels), (48_000, 2));
                 }
             });
         }
+        holding.wait();
         println!(
             "  {readers} reader threads hold the caps: ref_count = {}, writable = {}",
             CowShared::ref_count(&caps),
             CowShared::is_writable(&caps)
         );
-        barrier.wait();
         CowShared::get_writable(&mut caps).rate = 44_100;
+        let copies = COPIES.load(Ordering::Relaxed);
+        assert_eq!(copies, 1, "a write while shared copies once");
         println!(
-            "  writer called get_writable while shared: copies made = {}, readers keep 48000",
-            COPIES.load(Ordering::Relaxed)
+            "  writer called get_writable while shared: copies made = {copies}, readers keep 48000"
         );
+        written.wait();
     });
     let before = COPIES.load(Ordering::Relaxed);
     CowShared::get_writable(&mut caps).channels = 6;

@@ -397,6 +397,22 @@ impl<T> Object<T> {
     /// drop(object); // error: cannot move out of `object` because it is borrowed
     /// drop(guard);
     /// ```
+    ///
+    /// A guard that is not kept would unlock at once; the compiler says so
+    /// (`#[must_use]`, made an error here), while the kept guard compiles:
+    ///
+    /// ```compile_fail
+    /// #![deny(unused_must_use)]
+    /// let object = mtsafe::Object::with_name("x", ()).sink();
+    /// object.lock(); // error: unused `ObjectGuard` that must be used
+    /// ```
+    ///
+    /// ```
+    /// #![deny(unused_must_use)]
+    /// let object = mtsafe::Object::with_name("x", ()).sink();
+    /// let _guard = object.lock();
+    /// assert!(object.is_locked_by_current_thread());
+    /// ```
     pub fn lock(&self) -> ObjectGuard<'_, T> {
         ObjectGuard {
             object: self,

@@ -130,3 +130,28 @@ fn get_mut_and_into_inner_need_no_lock() {
     lock.get_mut().push(2);
     assert_eq!(lock.into_inner(), [1, 2]);
 }
+
+/// A panic while the lock is held releases it on the way out (the guard's drop runs
+/// during unwinding), clears the holder, and leaves the value as the panicking code
+/// left it: the same thread and another can lock it again, and a re-lock is still
+/// reported.
+#[test]
+fn a_panic_under_the_lock_releases_it_and_keeps_it_usable() {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    let state = ObjectLock::new(vec![1u32]);
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let mut guard = state.lock();
+        guard.push(2);
+        panic!("an element fails while holding its lock");
+    }));
+    assert!(result.is_err());
+    assert!(!state.is_locked_by_current_thread());
+    assert_eq!(*state.lock(), [1, 2], "not poisoned: the value as left");
+    std::thread::scope(|s| {
+        s.spawn(|| state.lock().push(3)).join().unwrap();
+    });
+    let guard = state.lock();
+    let relock = catch_unwind(AssertUnwindSafe(|| drop(state.lock())));
+    assert!(relock.is_err(), "a re-lock is still reported");
+    assert_eq!(*guard, [1, 2, 3]);
+}
