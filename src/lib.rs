@@ -4,8 +4,9 @@
 //! breaks them: writing a buffer that someone else still holds, giving a structure a
 //! second parent, walking a children list that changed underneath. mtsafe carries the
 //! same patterns into Rust so that the rules hold by construction (types, borrows,
-//! ownership), with every atomic model-checked under [loom] and every test run under
-//! Miri.
+//! ownership), with the primitives' atomic orderings model-checked under [loom] and
+//! the unit, integration and doc tests run under Miri (the README's "How it is
+//! verified" names what each check covers, and what it does not).
 //!
 //! # The pattern map
 //!
