@@ -1,23 +1,44 @@
 //! [`ObjectLock<S>`]: `GST_OBJECT_LOCK` as a guard, with re-locking on the holding
 //! thread reported instead of hanging.
 //!
-//! # How a re-lock is caught, and what it costs
+//! # The lock word, and what the re-lock check costs
 //!
-//! The lock word is `parking_lot`'s (through the sync shim). Beside it sits the
-//! *owner* word: a number for the thread that holds the lock (see
-//! `sync::current_thread_token`), written by the holder right after it takes the lock
-//! and cleared right before it lets go. `lock` first tries the lock without waiting;
-//! only when that fails, which it always does on a re-lock, does it read the owner
-//! word, and it panics if that names the calling thread. So the check costs nothing
-//! on the uncontended path but one plain store at lock and one at unlock, and it runs
-//! in every build, release included: a re-lock is a deadlock in the making, and a
-//! deadlock that only debug builds report is one that ships.
+//! One atomic word is both the lock and the name of its holder:
 //!
-//! The owner word is read and written with `Relaxed`: a thread that reads its *own*
-//! number there can only be reading its own latest store (a location's modification
-//! order is seen in program order by the thread that wrote it), so it does hold the
-//! lock; a number it reads that another thread stored is never its own. Nothing else
-//! is decided by the word.
+//! | word              | meaning                                                     |
+//! |-------------------|-------------------------------------------------------------|
+//! | `0`               | unlocked, nobody parked                                     |
+//! | `PARKED`          | unlocked, threads parked (the next unlock wakes one)         |
+//! | `t`               | held by the thread whose number is `t`, nobody parked        |
+//! | `t \| PARKED`     | held by `t`, threads parked waiting for it                  |
+//!
+//! `t` is the holder's `current_thread_token()` (a thread-local's address: never 0,
+//! a multiple of 8, so bit 0 is free for `PARKED`). Locking is one compare-exchange
+//! `0 → t`, unlocking one `t → 0`, as for `parking_lot`'s raw mutex: recording the
+//! holder costs no store of its own, and no second word shares (or needs) the cache
+//! line, which matters when two threads take turns on one lock. Only when the
+//! exchange fails, which it always does on a re-lock, does `lock` look at the holder,
+//! and it panics if the word names the calling thread. So the check runs in every
+//! build, release included: a re-lock is a deadlock in the making, and a deadlock that
+//! only debug builds report is one that ships.
+//!
+//! A waiter spins a little, then sets `PARKED` and parks on the word's address
+//! (`parking_lot_core`, through the sync shim; under Miri and loom it yields
+//! instead). An unlock that finds `PARKED` wakes one parked thread, which competes
+//! for the lock again (no hand-off: a running thread may take it first).
+//!
+//! # Orderings
+//!
+//! - Taking the lock is `Acquire` and releasing it `Release`: the holder's accesses
+//!   happen before the next holder's.
+//! - Reading the holder is `Relaxed`: a thread that reads its *own* number there
+//!   holds the lock. Only the holder writes a word naming it, besides waiters that
+//!   add `PARKED` to that same word by an exchange (which fails once the holder's
+//!   unlock is in the word's order), and a thread cannot read a value older than
+//!   its own last write of the word; so it cannot read its number after its own
+//!   unlock. A number it reads that another thread stored is never its own.
+//! - Setting `PARKED` and the parked thread's check are `Relaxed`: the parking lot's
+//!   bucket lock orders them against the unlock's wake-up (`parking_lot`'s rule).
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -25,8 +46,12 @@ use core::mem::ManuallyDrop;
 use core::ops::{Deref, DerefMut};
 
 use crate::sync::{
-    current_thread_token, get_mut_ptr, AtomicUsize, CellMutPtr, Ordering, RawLock, UnsafeCell,
+    current_thread_token, get_mut_ptr, park, unpark_one, yield_now, AtomicUsize, CellMutPtr,
+    Ordering, SpinWait, UnsafeCell, CAN_PARK,
 };
+
+/// Threads are parked on the word (module docs' table).
+const PARKED: usize = 1;
 
 /// One object's lock over its state: `GST_OBJECT_LOCK` / `GST_OBJECT_UNLOCK` as a
 /// guard, non-recursive, reporting a re-lock by its holder as a panic that names what
@@ -80,9 +105,8 @@ use crate::sync::{
 /// assert_send::<mtsafe::ObjectLockGuard<'static, u32>>();
 /// ```
 pub struct ObjectLock<S> {
-    raw: RawLock,
-    /// `current_thread_token()` of the holder, or 0.
-    owner: AtomicUsize,
+    /// The lock and its holder (module docs' table).
+    word: AtomicUsize,
     value: UnsafeCell<S>,
 }
 
@@ -96,8 +120,7 @@ impl<S> ObjectLock<S> {
     /// An unlocked lock around `value`.
     pub fn new(value: S) -> Self {
         Self {
-            raw: RawLock::new(),
-            owner: AtomicUsize::new(0),
+            word: AtomicUsize::new(0),
             value: UnsafeCell::new(value),
         }
     }
@@ -121,7 +144,13 @@ impl<S> ObjectLock<S> {
         describe: impl FnOnce() -> D,
     ) -> ObjectLockGuard<'_, S> {
         let me = current_thread_token();
-        if !self.raw.try_lock() {
+        // Acquire: the previous holder's accesses happen before ours (module docs).
+        // Relaxed on failure: the slow path reads the word again.
+        if self
+            .word
+            .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
             self.lock_slow(me, describe);
         }
         self.locked_by(me)
@@ -130,11 +159,9 @@ impl<S> ObjectLock<S> {
     /// The guard of a lock the calling thread (`me`) has just taken.
     #[inline(always)]
     fn locked_by(&self, me: usize) -> ObjectLockGuard<'_, S> {
-        // Relaxed: read back only by this thread (to report a re-lock) or compared by
-        // others against their own numbers (module docs).
-        self.owner.store(me, Ordering::Relaxed);
         ObjectLockGuard {
             lock: self,
+            me,
             value: ManuallyDrop::new(get_mut_ptr(&self.value)),
             _not_send: PhantomData,
         }
@@ -144,39 +171,144 @@ impl<S> ObjectLock<S> {
     #[inline(never)]
     #[track_caller]
     fn lock_slow<D: fmt::Display>(&self, me: usize, describe: impl FnOnce() -> D) {
-        // Relaxed: only our own number matters, and we would read our own last store.
-        if self.owner.load(Ordering::Relaxed) == me {
-            panic!(
-                "mtsafe: {} is already locked by this thread; locking it again would \
-                 deadlock (an object lock is not recursive: take the value out of the \
-                 first guard, or drop it first)",
-                describe()
-            );
+        let mut spin = SpinWait::default();
+        // Relaxed: a snapshot to decide on; the exchange that takes the lock acquires.
+        let mut word = self.word.load(Ordering::Relaxed);
+        loop {
+            let holder = word & !PARKED;
+            if holder == 0 {
+                // Free (perhaps with threads parked): take it, keeping their flag.
+                // Acquire on success, as in `lock_described`.
+                match self.word.compare_exchange_weak(
+                    word,
+                    word | me,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => return,
+                    Err(now) => word = now,
+                }
+                continue;
+            }
+            if holder == me {
+                panic!(
+                    "mtsafe: {} is already locked by this thread; locking it again would \
+                     deadlock (an object lock is not recursive: take the value out of the \
+                     first guard, or drop it first)",
+                    describe()
+                );
+            }
+            if word & PARKED == 0 && spin.spin() {
+                // Relaxed: as above.
+                word = self.word.load(Ordering::Relaxed);
+                continue;
+            }
+            if !CAN_PARK {
+                yield_now();
+                // Relaxed: as above.
+                word = self.word.load(Ordering::Relaxed);
+                continue;
+            }
+            if word & PARKED == 0 {
+                // Relaxed: the parking lot's bucket lock orders the flag against the
+                // holder's wake-up (module docs).
+                if let Err(now) = self.word.compare_exchange_weak(
+                    word,
+                    word | PARKED,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    word = now;
+                    continue;
+                }
+            }
+            // SAFETY: the key is this lock's word, whose protocol is this module's;
+            // the check neither panics nor calls into the parking lot.
+            unsafe {
+                park(self.word_key(), || {
+                    // Relaxed: read under the bucket lock (module docs).
+                    let now = self.word.load(Ordering::Relaxed);
+                    now & PARKED != 0 && now & !PARKED != 0
+                });
+            }
+            spin.reset();
+            // Relaxed: as above.
+            word = self.word.load(Ordering::Relaxed);
         }
-        self.raw.lock();
+    }
+
+    /// The parking lot's key for this lock: the word's address.
+    fn word_key(&self) -> usize {
+        core::ptr::from_ref(&self.word).addr()
+    }
+
+    /// Releases the lock that `me` holds, waking one parked thread if there is one.
+    #[inline]
+    fn unlock(&self, me: usize) {
+        // Release: our accesses happen before the next holder's Acquire.
+        if self
+            .word
+            .compare_exchange(me, 0, Ordering::Release, Ordering::Relaxed)
+            .is_err()
+        {
+            self.unlock_slow();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn unlock_slow(&self) {
+        // SAFETY: the key is this lock's word (as in `lock_slow`); the release
+        // neither panics nor calls into the parking lot.
+        unsafe {
+            unpark_one(self.word_key(), |more| {
+                // Release: as in `unlock`. Runs under the bucket lock, so no thread
+                // parks between this store and the wake-up.
+                self.word
+                    .store(if more { PARKED } else { 0 }, Ordering::Release);
+            });
+        }
+    }
+
+    /// The number of the thread holding the lock, or 0.
+    #[inline]
+    fn holder(&self) -> usize {
+        // Relaxed: compared only against the caller's own number (module docs).
+        self.word.load(Ordering::Relaxed) & !PARKED
     }
 
     /// Takes the lock if no thread holds it; `None` otherwise (also when the calling
     /// thread holds it).
     #[inline]
     pub fn try_lock(&self) -> Option<ObjectLockGuard<'_, S>> {
-        if !self.raw.try_lock() {
-            return None;
+        let me = current_thread_token();
+        // Relaxed: a snapshot; the exchange acquires.
+        let mut word = self.word.load(Ordering::Relaxed);
+        while word & !PARKED == 0 {
+            // Acquire on success, as in `lock_described`.
+            match self.word.compare_exchange_weak(
+                word,
+                word | me,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Some(self.locked_by(me)),
+                Err(now) => word = now,
+            }
         }
-        Some(self.locked_by(current_thread_token()))
+        None
     }
 
     /// Whether the calling thread holds this lock: for assertions that a function
     /// documented "with LOCK" is called with it.
     #[inline]
     pub fn is_locked_by_current_thread(&self) -> bool {
-        // Relaxed: only our own number matters (module docs).
-        self.owner.load(Ordering::Relaxed) == current_thread_token()
+        self.holder() == current_thread_token()
     }
 
     /// Whether some thread holds the lock, at some moment during the call.
     pub fn is_locked(&self) -> bool {
-        self.raw.is_locked()
+        self.holder() != 0
     }
 
     /// The value, through exclusive access: no locking needed.
@@ -215,6 +347,8 @@ impl<S: fmt::Debug> fmt::Debug for ObjectLock<S> {
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct ObjectLockGuard<'a, S> {
     lock: &'a ObjectLock<S>,
+    /// The holder's number, which the unlock's exchange expects in the word.
+    me: usize,
     /// Dropped by hand before the unlock: under loom it marks the access to the
     /// value, which must end before the next holder's begins.
     value: ManuallyDrop<CellMutPtr<S>>,
@@ -249,11 +383,7 @@ impl<S> Drop for ObjectLockGuard<'_, S> {
     fn drop(&mut self) {
         // SAFETY: dropped once, here; the guard is not used after its drop.
         unsafe { ManuallyDrop::drop(&mut self.value) };
-        // Relaxed: cleared before the unlock's Release, so the next holder's number
-        // replaces ours in the modification order (module docs).
-        self.lock.owner.store(0, Ordering::Relaxed);
-        // SAFETY: this guard took the lock on this thread (the guard is not `Send`).
-        unsafe { self.lock.raw.unlock() }
+        self.lock.unlock(self.me);
     }
 }
 

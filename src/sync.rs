@@ -384,149 +384,119 @@ pub(crate) fn abort() -> ! {
 }
 
 // ---------------------------------------------------------------------------------
-// `RawLock`: the lock under `ObjectLock` (lock and unlock as separate calls).
+// Waiting for `ObjectLock`'s word: spinning, parking, waking.
 // ---------------------------------------------------------------------------------
 
-/// A raw mutual-exclusion lock whose lock and unlock are separate calls, for
-/// `ObjectLock`'s own guard: `parking_lot::RawMutex` normally; under Miri a spin lock
-/// over one atomic (parking_lot's parking casts integers to pointers, which
-/// strict-provenance Miri refuses); under loom a loom mutex and condition variable,
-/// so that loom sees every wait and reports a deadlock as one.
-#[cfg(all(not(loom), not(miri)))]
-pub(crate) struct RawLock(parking_lot::RawMutex);
+/// Whether a waiter may park (sleep until woken): with `parking_lot_core`'s parking
+/// lot normally. Not under Miri (parking casts integers to pointers, which strict
+/// provenance refuses) nor under loom (whose scheduler cannot see the parking lot's
+/// threads): there a waiter spins with [`yield_now`], so the lock word's logic is
+/// the same code that loom explores.
+pub(crate) const CAN_PARK: bool = cfg!(all(not(loom), not(miri)));
 
-#[cfg(all(not(loom), not(miri)))]
-impl RawLock {
-    pub(crate) const fn new() -> Self {
-        use parking_lot::lock_api::RawMutex as _;
-        Self(parking_lot::RawMutex::INIT)
-    }
-
-    /// Takes the lock if it is free; never blocks.
-    #[inline(always)]
-    pub(crate) fn try_lock(&self) -> bool {
-        use parking_lot::lock_api::RawMutex as _;
-        self.0.try_lock()
-    }
-
-    /// Blocks until the lock is taken.
-    #[inline]
-    pub(crate) fn lock(&self) {
-        use parking_lot::lock_api::RawMutex as _;
-        self.0.lock()
-    }
-
-    /// # Safety
-    /// The calling thread holds the lock.
-    #[inline(always)]
-    pub(crate) unsafe fn unlock(&self) {
-        use parking_lot::lock_api::RawMutex as _;
-        // SAFETY: the caller holds the lock (this function's contract).
-        unsafe { self.0.unlock() }
-    }
-
-    /// Whether some thread holds the lock (a snapshot).
-    pub(crate) fn is_locked(&self) -> bool {
-        use parking_lot::lock_api::RawMutex as _;
-        self.0.is_locked()
-    }
+/// Lets other threads run: loom's yield under loom (so a spin loop ends in every
+/// explored interleaving), std's elsewhere.
+#[inline]
+pub(crate) fn yield_now() {
+    #[cfg(loom)]
+    loom::thread::yield_now();
+    #[cfg(not(loom))]
+    std::thread::yield_now();
 }
 
-#[cfg(all(not(loom), miri))]
-pub(crate) struct RawLock(std::sync::atomic::AtomicBool);
+/// Bounded spinning before parking: `parking_lot_core::SpinWait` (a few rounds of
+/// exponentially longer pause loops, then a few yields) where a waiter may park;
+/// nothing elsewhere (there the waiter yields at once: [`CAN_PARK`]).
+#[derive(Default)]
+pub(crate) struct SpinWait(#[cfg(all(not(loom), not(miri)))] parking_lot_core::SpinWait);
 
-#[cfg(all(not(loom), miri))]
-impl RawLock {
-    pub(crate) const fn new() -> Self {
-        Self(std::sync::atomic::AtomicBool::new(false))
-    }
-
-    pub(crate) fn try_lock(&self) -> bool {
-        use std::sync::atomic::Ordering;
-        // Acquire: the holder's writes before its Release unlock become visible.
-        // Relaxed on failure: nothing was taken.
-        self.0
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-    }
-
-    pub(crate) fn lock(&self) {
-        while !self.try_lock() {
-            std::thread::yield_now();
-        }
-    }
-
-    /// # Safety
-    /// The calling thread holds the lock.
-    pub(crate) unsafe fn unlock(&self) {
-        // Release: the holder's writes happen before the next holder's Acquire.
-        self.0.store(false, std::sync::atomic::Ordering::Release);
-    }
-
-    pub(crate) fn is_locked(&self) -> bool {
-        // Relaxed: a snapshot for assertions; nothing is read on its strength.
-        self.0.load(std::sync::atomic::Ordering::Relaxed)
-    }
-}
-
-#[cfg(loom)]
-pub(crate) struct RawLock {
-    held: loom::sync::Mutex<bool>,
-    freed: loom::sync::Condvar,
-}
-
-#[cfg(loom)]
-impl RawLock {
-    pub(crate) fn new() -> Self {
-        Self {
-            held: loom::sync::Mutex::new(false),
-            freed: loom::sync::Condvar::new(),
-        }
-    }
-
-    pub(crate) fn try_lock(&self) -> bool {
-        let mut held = self.held.lock().unwrap();
-        !core::mem::replace(&mut *held, true)
-    }
-
-    pub(crate) fn lock(&self) {
-        let mut held = self.held.lock().unwrap();
-        while *held {
-            held = self.freed.wait(held).unwrap();
-        }
-        *held = true;
-    }
-
-    /// # Safety
-    /// The calling thread holds the lock.
-    pub(crate) unsafe fn unlock(&self) {
-        *self.held.lock().unwrap() = false;
-        self.freed.notify_one();
-    }
-
-    pub(crate) fn is_locked(&self) -> bool {
-        *self.held.lock().unwrap()
-    }
-}
-
-impl core::fmt::Debug for RawLock {
+impl core::fmt::Debug for SpinWait {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("RawLock")
-            .field("locked", &self.is_locked())
-            .finish()
+        f.write_str("SpinWait")
     }
 }
 
-/// A number that identifies the calling thread among the live threads, never zero:
-/// the address of a thread-local byte. A thread that exits may pass its number on to
+impl SpinWait {
+    /// Spins once more; `false` once spinning is no longer worth it.
+    #[inline]
+    pub(crate) fn spin(&mut self) -> bool {
+        #[cfg(all(not(loom), not(miri)))]
+        return self.0.spin();
+        #[cfg(any(loom, miri))]
+        return false;
+    }
+
+    /// Starts over (after a wake-up).
+    #[inline]
+    pub(crate) fn reset(&mut self) {
+        #[cfg(all(not(loom), not(miri)))]
+        self.0.reset();
+    }
+}
+
+/// Parks the calling thread on `key` if `validate()` (run under the parking lot's
+/// bucket lock) says so, until an [`unpark_one`] on `key` wakes it. Returns at once
+/// where parking is not available ([`CAN_PARK`]).
+///
+/// # Safety
+/// `key` is the address of a lock word the caller owns the protocol of, and
+/// `validate` neither panics nor calls into the parking lot (`parking_lot_core::park`'s
+/// contract).
+#[inline]
+pub(crate) unsafe fn park(key: usize, validate: impl FnOnce() -> bool) {
+    #[cfg(all(not(loom), not(miri)))]
+    // SAFETY: the caller's contract is `parking_lot_core::park`'s; the other two
+    // callbacks do nothing, and there is no timeout.
+    unsafe {
+        parking_lot_core::park(
+            key,
+            validate,
+            || {},
+            |_, _| {},
+            parking_lot_core::DEFAULT_PARK_TOKEN,
+            None,
+        );
+    }
+    #[cfg(any(loom, miri))]
+    let _ = (key, validate);
+}
+
+/// Wakes one thread parked on `key`, if any. `release(more)` runs first, under the
+/// parking lot's bucket lock (so no thread parks or validates meanwhile), with
+/// `more` telling whether threads stay parked after this one. Where nothing parks
+/// ([`CAN_PARK`]) it runs `release(false)` and returns.
+///
+/// # Safety
+/// As for [`park`]: `key` is a lock word's address whose protocol the caller owns;
+/// `release` neither panics nor calls into the parking lot.
+#[inline]
+pub(crate) unsafe fn unpark_one(key: usize, release: impl FnOnce(bool)) {
+    #[cfg(all(not(loom), not(miri)))]
+    // SAFETY: the caller's contract is `parking_lot_core::unpark_one`'s.
+    unsafe {
+        parking_lot_core::unpark_one(key, |result| {
+            release(result.have_more_threads);
+            parking_lot_core::DEFAULT_UNPARK_TOKEN
+        });
+    }
+    #[cfg(any(loom, miri))]
+    {
+        let _ = key;
+        release(false);
+    }
+}
+
+/// A number that identifies the calling thread among the live threads: the address
+/// of a thread-local `u64`, so never zero and a multiple of 8 (its low three bits
+/// are free for a lock word's flags). A thread that exits may pass its number on to
 /// a later thread; no two live threads share one.
 #[inline(always)]
 pub(crate) fn current_thread_token() -> usize {
     #[cfg(not(loom))]
-    std::thread_local!(static TOKEN: u8 = const { 0 });
+    std::thread_local!(static TOKEN: u64 = const { 0 });
     #[cfg(loom)]
-    loom::thread_local!(static TOKEN: u8 = 0);
-    TOKEN.with(|byte| core::ptr::from_ref(byte).addr())
+    loom::thread_local!(static TOKEN: u64 = 0);
+    TOKEN.with(|word| core::ptr::from_ref(word).addr())
 }
 
 // ---------------------------------------------------------------------------------

@@ -155,3 +155,43 @@ fn a_panic_under_the_lock_releases_it_and_keeps_it_usable() {
     assert!(relock.is_err(), "a re-lock is still reported");
     assert_eq!(*guard, [1, 2, 3]);
 }
+
+/// Many threads queue on one lock whose holder sometimes sleeps, so that several
+/// waiters park at once and each unlock wakes one while others stay parked; mixed
+/// with `try_lock`. No update is lost, nobody waits forever, and while a thread waits
+/// or fails to try, the lock never reads as its own.
+#[test]
+fn parked_waiters_are_all_woken_and_exclusion_holds() {
+    let lock = ObjectLock::new(0u64);
+    let per_thread = scaled(300, 10);
+    let threads = 8;
+    thread::scope(|s| {
+        for t in 0..threads {
+            let lock = &lock;
+            s.spawn(move || {
+                for i in 0..per_thread {
+                    if (i + t) % 3 == 0 {
+                        match lock.try_lock() {
+                            Some(mut guard) => *guard += 1,
+                            None => {
+                                assert!(!lock.is_locked_by_current_thread());
+                                *lock.lock() += 1;
+                            }
+                        }
+                        continue;
+                    }
+                    let mut guard = lock.lock();
+                    assert!(lock.is_locked_by_current_thread());
+                    let seen = *guard;
+                    if i % 50 == 0 {
+                        // Long enough for the other threads to give up spinning.
+                        thread::sleep(std::time::Duration::from_micros(200));
+                    }
+                    *guard = seen + 1;
+                }
+            });
+        }
+    });
+    assert_eq!(*lock.lock(), (threads * per_thread) as u64);
+    assert!(!lock.is_locked());
+}
