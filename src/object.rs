@@ -9,18 +9,30 @@
 //! lock too (so a rename cannot race a reparent), and kept behind a lock of its own,
 //! a leaf that is never held while any other lock is taken: reading a name never
 //! waits for the object lock, and the re-lock report can name an object whose lock
-//! its thread holds. Changes to the hierarchy (`add`, `remove`) are serialized on
-//! one process-wide hierarchy lock, then take the parent's lock, then (for `add`, in
-//! one write of the parent's children list, under that list's lock) the child's:
-//! parent before child, always. That is stricter than GStreamer,
-//! where `gst_bin_add (a, b)` racing `gst_bin_add (b, a)` takes the two object locks
-//! in opposite orders and can deadlock; here the second add finds the cycle and is
-//! refused. Structural changes are rare next to reads, and a read (`parent`,
-//! `name`, iterating the children) never takes the hierarchy lock.
+//! its thread holds.
 //!
-//! No lock is held while an object is destroyed: handles taken out of the hierarchy
-//! are dropped after every guard is released, so an object's last reference never
-//! goes while its own lock is held.
+//! Changes to the hierarchy (`add`, `remove`, `unparent`) are serialized per tree,
+//! not per process: every object carries a *tree lock*, and the tree lock of a
+//! tree's root (the ancestor with no parent) guards every parent link in that tree.
+//! A change walks up to the root, takes its tree lock, and checks under it that the
+//! root still tops the tree (a merge may have put it under another meanwhile; then
+//! it starts over with the new root). While held, the tree cannot change shape: its
+//! links change only under this lock, and the root cannot gain a parent, since that
+//! needs this same lock (the root is then a child's root). `add` takes two: the
+//! parent's root's and the child's own (a child to be added has no parent, so it is
+//! a root), in address order, so `a.add(b)` racing `b.add(a)`, or two threads each
+//! adding one tree's root under the other's leaf, serialize; the second finds the
+//! cycle and is refused. (In GStreamer, `gst_bin_add (a, b)` racing
+//! `gst_bin_add (b, a)` takes the two object locks in opposite orders and can
+//! deadlock.) Unrelated trees share no lock, so their changes never wait for each
+//! other. Then the parent's object lock, then (for `add`, in one write of the
+//! parent's children list, under that list's lock) the child's: tree locks first,
+//! parent before child, always. A read (`parent`, `name`, iterating the children)
+//! takes no tree lock.
+//!
+//! No lock is held while an object is destroyed: handles taken out of the hierarchy,
+//! or taken while walking it, are dropped after every lock is released, so an
+//! object's last reference never goes while a lock is held.
 
 mod name;
 
@@ -32,7 +44,7 @@ use crate::cookie_list::{CookieIter, CookieList, ListSnapshot};
 use crate::cow::{CowShared, WeakShared};
 use crate::floating::{FloatState, Floating};
 use crate::object_lock::ObjectLock;
-use crate::sync::{default_name, hierarchy_lock, Mutex};
+use crate::sync::{default_name, Mutex};
 use name::Name;
 
 /// What an object's own lock protects.
@@ -48,6 +60,14 @@ pub(crate) struct ObjectInner<T> {
     /// lock is a leaf (module docs).
     name: Mutex<Name>,
     core: ObjectLock<Core<T>>,
+    /// The tree lock: held while this object is a root and its tree changes
+    /// (module docs); unused while it has a parent.
+    tree: Mutex<()>,
+    /// Under loom, the order in which two tree locks are taken (elsewhere the
+    /// address): loom replays interleavings and needs the same order every time,
+    /// which heap addresses do not give.
+    #[cfg(loom)]
+    lock_order: u64,
     children: CookieList<Object<T>>,
     data: T,
 }
@@ -73,6 +93,7 @@ impl<T> Drop for ObjectInner<T> {
 /// Why a child was refused, as found under the locks: made into an [`ObjectError`]
 /// once they are released (dropping the other parent's handle then, too).
 enum Refusal<T> {
+    WouldCycle,
     HasParent(Object<T>),
     DuplicateName(Name),
 }
@@ -81,8 +102,10 @@ enum Refusal<T> {
 ///
 /// - Made floating ([`Object::new`] returns a [`Floating<T>`]), sunk exactly once.
 /// - A name, unique among its siblings; default names are `<type><n>`, unique per
-///   type across the process (`element0`, `element1`, ...), and cost no allocation
-///   (they are formatted when read).
+///   type across the process (`element0`, `element1`, ...; numbers increase on each
+///   thread, which takes them in blocks, so threads naming objects share no counter
+///   write but once per block), and cost no allocation (they are formatted when
+///   read).
 /// - At most one parent, held weakly; children held strongly, in a [`CookieList`]
 ///   iterated with the resync iterator ([`children`](Self::children)).
 /// - Accessors return copies or new references ([`name`](Self::name),
@@ -295,6 +318,9 @@ impl<T> Object<T> {
                 float: FloatState::new_floating(),
                 name: Mutex::new(name),
                 core: ObjectLock::new(Core { parent: None }),
+                tree: Mutex::new(()),
+                #[cfg(loom)]
+                lock_order: crate::sync::next_lock_order(),
                 children: CookieList::new(),
                 data,
             }),
@@ -335,6 +361,15 @@ impl<T> Object<T> {
     /// stays with the reference that floats, and this one stays ordinary.
     pub fn force_floating(this: Self) -> Floating<T> {
         Floating::from_handle(this)
+    }
+
+    /// The order in which two tree locks are taken: the object's address (under
+    /// loom a number given at creation, see `lock_order`).
+    fn lock_order(&self) -> u64 {
+        #[cfg(not(loom))]
+        return core::ptr::from_ref::<ObjectInner<T>>(&self.inner).addr() as u64;
+        #[cfg(loom)]
+        return self.inner.lock_order;
     }
 
     /// Whether both handles are the same object.
@@ -490,6 +525,63 @@ impl<T> Object<T> {
         top
     }
 
+    /// Walks up from this object to the top of its tree: the root's handle, and
+    /// whether `target` is on the way (this object and the root included). The
+    /// handles of the objects in between go to `keep`, for the caller to drop after
+    /// its locks.
+    fn climb(&self, target: &Object<T>, keep: &mut Vec<Object<T>>) -> (Object<T>, bool) {
+        let mut found = Object::ptr_eq(self, target);
+        let Some(mut current) = self.parent() else {
+            return (self.clone(), found);
+        };
+        loop {
+            found |= Object::ptr_eq(&current, target);
+            match current.parent() {
+                Some(parent) => keep.push(core::mem::replace(&mut current, parent)),
+                None => return (current, found),
+            }
+        }
+    }
+
+    /// Whether `root` is the top of this object's tree now. Every handle the walk
+    /// takes goes to `keep` (the caller holds locks).
+    fn root_is(&self, root: &Object<T>, keep: &mut Vec<Object<T>>) -> bool {
+        let Some(mut current) = self.parent() else {
+            return Object::ptr_eq(self, root);
+        };
+        loop {
+            match current.parent() {
+                Some(parent) => keep.push(core::mem::replace(&mut current, parent)),
+                None => {
+                    let found = Object::ptr_eq(&current, root);
+                    keep.push(current);
+                    return found;
+                }
+            }
+        }
+    }
+
+    /// Runs `change` with this object's tree locked: its root's tree lock held, and
+    /// the root checked, under that lock, to be the top of this object's tree still
+    /// (module docs). What `change` returns is the caller's to drop after the lock;
+    /// the handles the walks took are dropped here, after it too.
+    fn with_tree_locked<R>(&self, change: impl FnOnce() -> R) -> R {
+        let mut keep = Vec::new();
+        loop {
+            let root = self.toplevel();
+            let tree = root.inner.tree.lock();
+            if self.root_is(&root, &mut keep) {
+                let changed = change();
+                drop(tree);
+                drop(root);
+                drop(keep);
+                return changed;
+            }
+            // The tree was merged into another meanwhile: lock its new root.
+            drop(tree);
+        }
+    }
+
     /// Adds `child` (`gst_bin_add`): sinks a floating child, gives it this object as
     /// its parent and appends it to the children (bumping their cookie).
     ///
@@ -517,23 +609,72 @@ impl<T> Object<T> {
         if Object::ptr_eq(self, &child) {
             return Err((ObjectError::SelfParent { name: self.name() }, child));
         }
-        let hierarchy = hierarchy_lock();
-        // Parent links are only made under the hierarchy lock, so this answer holds
-        // until we release it. The ancestor handles the walk takes are dropped after
-        // the lock is released: no object is destroyed under it.
-        let mut ancestors = Vec::new();
-        if self.walk_ancestors(&child, |a| ancestors.push(a)) {
-            drop(hierarchy);
-            drop(ancestors);
-            let error = ObjectError::WouldCycle {
-                child: child.name(),
-                parent: self.name(),
+        // Handles taken while locks are held: dropped after every lock, so no object
+        // is destroyed under one.
+        let mut keep = Vec::new();
+        let added = loop {
+            let (root, cycle) = self.climb(&child, &mut keep);
+            if cycle {
+                keep.push(root);
+                break Err((Refusal::WouldCycle, child));
+            }
+            // A child with a parent is refused as it is now (read under its lock).
+            if let Some(parent) = child.parent() {
+                keep.push(root);
+                break Err((Refusal::HasParent(parent), child));
+            }
+            // The child is the root of its own tree: lock both trees, in address
+            // order, then check under both that neither moved meanwhile.
+            let child_tree = child.clone();
+            let (first, second) = if root.lock_order() < child_tree.lock_order() {
+                (&root, &child_tree)
+            } else {
+                (&child_tree, &root)
             };
-            return Err((error, child));
-        }
+            let first_tree = first.inner.tree.lock();
+            let second_tree = second.inner.tree.lock();
+            let settled = match child.parent() {
+                Some(parent) => {
+                    keep.push(parent);
+                    false
+                }
+                None => self.root_is(&root, &mut keep),
+            };
+            if !settled {
+                drop((second_tree, first_tree));
+                keep.extend([root, child_tree]);
+                continue;
+            }
+            let added = self.link_and_push(child, adopt);
+            drop((second_tree, first_tree));
+            keep.extend([root, child_tree]);
+            break added;
+        };
+        drop(keep);
+        // A refusal's other parent handle is dropped here, after every lock.
+        added.map_err(|(refusal, child)| {
+            let error = match refusal {
+                Refusal::WouldCycle => ObjectError::WouldCycle {
+                    child: child.name(),
+                    parent: self.name(),
+                },
+                Refusal::HasParent(parent) => ObjectError::HasParent {
+                    child: child.name(),
+                    parent: parent.name(),
+                },
+                Refusal::DuplicateName(name) => ObjectError::DuplicateName {
+                    name: name.to_string(),
+                    parent: self.name(),
+                },
+            };
+            (error, child)
+        })
+    }
+    /// `add`'s change, with both trees locked: one write of the children list (the
+    /// checks, the parent link and the push, with the child's lock taken inside:
+    /// parent, then the parent's list, then the child).
+    fn link_and_push(&self, child: Object<T>, adopt: bool) -> Result<(), (Refusal<T>, Object<T>)> {
         let parent_core = self.lock_core();
-        // One write of the list: the checks, the parent link and the push, with the
-        // child's lock taken inside (parent, then the parent's list, then the child).
         let added = self
             .inner
             .children
@@ -559,22 +700,7 @@ impl<T> Object<T> {
                 None
             });
         drop(parent_core);
-        drop(hierarchy);
-        drop(ancestors);
-        // A refusal's other parent handle is dropped here, after every lock.
-        added.map_err(|(refusal, child)| {
-            let error = match refusal {
-                Refusal::HasParent(parent) => ObjectError::HasParent {
-                    child: child.name(),
-                    parent: parent.name(),
-                },
-                Refusal::DuplicateName(name) => ObjectError::DuplicateName {
-                    name: name.to_string(),
-                    parent: self.name(),
-                },
-            };
-            (error, child)
-        })
+        added
     }
 
     /// Removes `child` (`gst_bin_remove`): unparents it and takes it out of the
@@ -582,16 +708,14 @@ impl<T> Object<T> {
     /// every lock is, so a child held by nobody else is destroyed then. Removing an
     /// object from itself is refused (`NotAChild`), as GStreamer refuses it.
     pub fn remove(&self, child: &Object<T>) -> Result<(), ObjectError> {
-        let hierarchy = hierarchy_lock();
-        let removed = self.remove_in_hierarchy(child);
-        drop(hierarchy);
+        let removed = self.with_tree_locked(|| self.remove_in_tree(child));
         // The parent's reference goes here, after every lock.
         removed.map(drop)
     }
 
-    /// `remove`'s work, with the hierarchy lock held by the caller; returns the
+    /// `remove`'s change, with this object's tree locked by the caller; returns the
     /// parent's reference to the child, for the caller to drop after that lock.
-    fn remove_in_hierarchy(&self, child: &Object<T>) -> Result<Object<T>, ObjectError> {
+    fn remove_in_tree(&self, child: &Object<T>) -> Result<Object<T>, ObjectError> {
         let not_a_child = || ObjectError::NotAChild {
             child: child.name(),
             parent: self.name(),
@@ -623,20 +747,20 @@ impl<T> Object<T> {
 
     /// Takes this object out of its parent (`gst_object_unparent` through the bin):
     /// `Ok(true)` when it had one, `Ok(false)` when it has none. One critical section
-    /// (the hierarchy lock, as `gst_object_unparent` works under the object lock):
-    /// of several threads unparenting one child, exactly one gets `Ok(true)` and the
+    /// (its tree's lock, as `gst_object_unparent` works under the object lock): of
+    /// several threads unparenting one child, exactly one gets `Ok(true)` and the
     /// others `Ok(false)`.
     pub fn unparent(&self) -> Result<bool, ObjectError> {
-        let hierarchy = hierarchy_lock();
-        // A parent link is made and cleared under the hierarchy lock, except by a
-        // dying parent, which `parent()` no longer upgrades: the parent read here is
-        // the parent until the lock is released.
-        let parent = self.parent();
-        let removed = parent
-            .as_ref()
-            .map(|parent| parent.remove_in_hierarchy(self))
-            .transpose();
-        drop(hierarchy);
+        let (removed, parent) = self.with_tree_locked(|| {
+            // Under the tree's lock the parent read here stays the parent (a dying
+            // parent, which `parent()` no longer upgrades, counts as none).
+            let parent = self.parent();
+            let removed = parent
+                .as_ref()
+                .map(|parent| parent.remove_in_tree(self))
+                .transpose();
+            (removed, parent)
+        });
         // Both handles go after the lock: `parent` may be its object's last.
         let had_parent = removed.map(|removed| removed.is_some());
         drop(parent);

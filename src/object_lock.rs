@@ -23,9 +23,11 @@
 //! only debug builds report is one that ships.
 //!
 //! A waiter spins a little, then sets `PARKED` and parks on the word's address
-//! (`parking_lot_core`, through the sync shim; under Miri and loom it yields
-//! instead). An unlock that finds `PARKED` wakes one parked thread, which competes
-//! for the lock again (no hand-off: a running thread may take it first).
+//! (`parking_lot_core`, through the sync shim; under Miri and loom a stand-in with
+//! the same contract, so loom explores the parking path too, and reports a thread
+//! that waits forever as a deadlock). An unlock that finds `PARKED` wakes one parked
+//! thread, which competes for the lock again (no hand-off: a running thread may take
+//! it first).
 //!
 //! # Orderings
 //!
@@ -46,8 +48,8 @@ use core::mem::ManuallyDrop;
 use core::ops::{Deref, DerefMut};
 
 use crate::sync::{
-    current_thread_token, get_mut_ptr, park, unpark_one, yield_now, AtomicUsize, CellMutPtr,
-    Ordering, SpinWait, UnsafeCell, CAN_PARK,
+    current_thread_token, get_mut_ptr, park, unpark_one, AtomicUsize, CellMutPtr, Ordering,
+    SpinWait, UnsafeCell,
 };
 
 /// Threads are parked on the word (module docs' table).
@@ -199,12 +201,6 @@ impl<S> ObjectLock<S> {
                 );
             }
             if word & PARKED == 0 && spin.spin() {
-                // Relaxed: as above.
-                word = self.word.load(Ordering::Relaxed);
-                continue;
-            }
-            if !CAN_PARK {
-                yield_now();
                 // Relaxed: as above.
                 word = self.word.load(Ordering::Relaxed);
                 continue;

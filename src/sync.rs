@@ -387,16 +387,9 @@ pub(crate) fn abort() -> ! {
 // Waiting for `ObjectLock`'s word: spinning, parking, waking.
 // ---------------------------------------------------------------------------------
 
-/// Whether a waiter may park (sleep until woken): with `parking_lot_core`'s parking
-/// lot normally. Not under Miri (parking casts integers to pointers, which strict
-/// provenance refuses) nor under loom (whose scheduler cannot see the parking lot's
-/// threads): there a waiter spins with [`yield_now`], so the lock word's logic is
-/// the same code that loom explores.
-pub(crate) const CAN_PARK: bool = cfg!(all(not(loom), not(miri)));
-
-/// Lets other threads run: loom's yield under loom (so a spin loop ends in every
-/// explored interleaving), std's elsewhere.
+/// Lets other threads run: loom's yield under loom, std's elsewhere.
 #[inline]
+#[allow(dead_code)] // Kept beside `park` for spin loops; not every build uses it.
 pub(crate) fn yield_now() {
     #[cfg(loom)]
     loom::thread::yield_now();
@@ -405,8 +398,9 @@ pub(crate) fn yield_now() {
 }
 
 /// Bounded spinning before parking: `parking_lot_core::SpinWait` (a few rounds of
-/// exponentially longer pause loops, then a few yields) where a waiter may park;
-/// nothing elsewhere (there the waiter yields at once: [`CAN_PARK`]).
+/// exponentially longer pause loops, then a few yields). Under Miri and loom it
+/// never spins: a waiter parks at once, so that loom sees every wait as a block
+/// (and a deadlock as one), not as a spin loop.
 #[derive(Default)]
 pub(crate) struct SpinWait(#[cfg(all(not(loom), not(miri)))] parking_lot_core::SpinWait);
 
@@ -435,8 +429,14 @@ impl SpinWait {
 }
 
 /// Parks the calling thread on `key` if `validate()` (run under the parking lot's
-/// bucket lock) says so, until an [`unpark_one`] on `key` wakes it. Returns at once
-/// where parking is not available ([`CAN_PARK`]).
+/// lock, so that no [`unpark_one`] runs meanwhile) says so, until an `unpark_one` on
+/// `key` wakes it. It may also wake for no reason: callers check their word again.
+///
+/// `parking_lot_core::park` normally. Under Miri and loom, one process-wide
+/// parking lot of the build's own mutex and condition variable (parking_lot's
+/// parking casts integers to pointers, which strict-provenance Miri refuses, and
+/// loom cannot see its threads): same contract, `validate` and the unpark's
+/// `release` under one lock, every parked thread woken by each unpark.
 ///
 /// # Safety
 /// `key` is the address of a lock word the caller owns the protocol of, and
@@ -458,13 +458,22 @@ pub(crate) unsafe fn park(key: usize, validate: impl FnOnce() -> bool) {
         );
     }
     #[cfg(any(loom, miri))]
-    let _ = (key, validate);
+    {
+        let _ = key;
+        let lot = parking_lot_stand_in();
+        let guard = lot.0.lock().unwrap_or_else(|p| p.into_inner());
+        if validate() {
+            drop(lot.1.wait(guard).unwrap_or_else(|p| p.into_inner()));
+        }
+    }
 }
 
 /// Wakes one thread parked on `key`, if any. `release(more)` runs first, under the
-/// parking lot's bucket lock (so no thread parks or validates meanwhile), with
-/// `more` telling whether threads stay parked after this one. Where nothing parks
-/// ([`CAN_PARK`]) it runs `release(false)` and returns.
+/// parking lot's lock (so no thread validates or parks meanwhile), with `more`
+/// telling whether threads stay parked after the wake-up.
+///
+/// Under Miri and loom ([`park`]) every parked thread wakes, and `more` is `false`:
+/// each woken thread checks the word again and parks again if it must.
 ///
 /// # Safety
 /// As for [`park`]: `key` is a lock word's address whose protocol the caller owns;
@@ -482,8 +491,32 @@ pub(crate) unsafe fn unpark_one(key: usize, release: impl FnOnce(bool)) {
     #[cfg(any(loom, miri))]
     {
         let _ = key;
+        let lot = parking_lot_stand_in();
+        let guard = lot.0.lock().unwrap_or_else(|p| p.into_inner());
         release(false);
+        lot.1.notify_all();
+        drop(guard);
     }
+}
+
+/// The Miri and loom builds' parking lot ([`park`]): one lock and one condition
+/// variable for every key.
+#[cfg(loom)]
+fn parking_lot_stand_in() -> &'static (loom::sync::Mutex<()>, loom::sync::Condvar) {
+    loom::lazy_static! {
+        static ref LOT: (loom::sync::Mutex<()>, loom::sync::Condvar) =
+            (loom::sync::Mutex::new(()), loom::sync::Condvar::new());
+    }
+    &LOT
+}
+
+/// The Miri and loom builds' parking lot ([`park`]): one lock and one condition
+/// variable for every key.
+#[cfg(all(not(loom), miri))]
+fn parking_lot_stand_in() -> &'static (std::sync::Mutex<()>, std::sync::Condvar) {
+    static LOT: (std::sync::Mutex<()>, std::sync::Condvar) =
+        (std::sync::Mutex::new(()), std::sync::Condvar::new());
+    &LOT
 }
 
 /// A number that identifies the calling thread among the live threads: the address
@@ -503,68 +536,84 @@ pub(crate) fn current_thread_token() -> usize {
 // Process-wide state of the object model.
 // ---------------------------------------------------------------------------------
 
-/// The lock that serializes changes to the object hierarchy (add, remove): held
-/// around the parent's and the child's object locks, in that order.
-#[cfg(not(loom))]
-pub(crate) fn hierarchy_lock() -> MutexGuard<'static, ()> {
-    static HIERARCHY: Mutex<()> = Mutex::new(());
-    HIERARCHY.lock()
-}
-
-/// The lock that serializes changes to the object hierarchy; a loom mutex (one per
-/// model run), so loom sees it and its deadlocks.
+/// Under loom, a number for each new object, increasing in creation order: the
+/// order of two tree locks (the object model's), which must not depend on heap
+/// addresses there, since loom replays every interleaving and needs the same choices
+/// each time. A plain std atomic: bookkeeping, not one of the interleavings the
+/// models are about (only the relative order of one model run's objects matters).
 #[cfg(loom)]
-pub(crate) fn hierarchy_lock() -> MutexGuard<'static, ()> {
-    loom::lazy_static! {
-        static ref HIERARCHY: Mutex<()> = Mutex::new(());
-    }
-    HIERARCHY.lock()
+pub(crate) fn next_lock_order() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    // Relaxed: only uniqueness and each thread's own order matter.
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A default object name for type `T`, as its two parts `(prefix, n)` (the name is
 /// `<prefix><n>`): `prefix` is computed once per type by `prefix` (the caller's rule)
-/// and `n` counts per prefix across the process (`element0`, `element1`, ...), so two
-/// threads never get the same name. Nothing is formatted or allocated here.
+/// and `n` is unique per prefix across the process, so two threads never get the
+/// same name. Nothing is formatted or allocated here.
 ///
 /// Plain std primitives in every build: naming is bookkeeping, not one of the
 /// interleavings the loom models are about. Each distinct prefix gets one counter,
 /// allocated once and kept for the life of the process (one per type, a bounded
-/// set); each thread caches the counter of the types it names, so a name costs one
-/// atomic increment, without a lock.
+/// set). A thread takes numbers from it in blocks of [`NAME_BLOCK`] and hands them
+/// out from its own cache, so threads creating objects of one type write no shared
+/// cache line but once per block; numbers are unique, and increase within a thread
+/// (not across threads).
 pub(crate) fn default_name<T: ?Sized>(prefix: impl FnOnce() -> String) -> (&'static str, u64) {
     use std::cell::RefCell;
     use std::collections::BTreeMap;
     use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
 
     type Counter = (&'static str, &'static StdAtomicU64);
+    /// One type's entry in a thread's cache: its counter, and the numbers of the
+    /// block this thread took that it has not handed out yet (`next..end`).
+    struct Cached {
+        type_name: &'static str,
+        counter: Counter,
+        next: u64,
+        end: u64,
+    }
     std::thread_local! {
-        // Keyed by the type's name (a `&'static str` per type).
-        static CACHE: RefCell<Vec<(&'static str, Counter)>> = const { RefCell::new(Vec::new()) };
+        static CACHE: RefCell<Vec<Cached>> = const { RefCell::new(Vec::new()) };
     }
     static COUNTERS: std::sync::Mutex<BTreeMap<String, Counter>> =
         std::sync::Mutex::new(BTreeMap::new());
 
     let type_name = core::any::type_name::<T>();
-    let cached = CACHE.with(|cache| {
-        let cache = cache.borrow();
-        cache
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let at = cache
             .iter()
-            .find(|(name, _)| core::ptr::eq(*name, type_name) || *name == type_name)
-            .map(|(_, counter)| *counter)
-    });
-    let (prefix, counter) = cached.unwrap_or_else(|| {
-        let prefix = prefix();
-        let mut counters = COUNTERS
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let counter = *counters.entry(prefix).or_insert_with_key(|prefix| {
-            let leaked: &'static str = Box::leak(prefix.clone().into_boxed_str());
-            (leaked, Box::leak(Box::new(StdAtomicU64::new(0))))
+            .position(|c| core::ptr::eq(c.type_name, type_name) || c.type_name == type_name);
+        let at = at.unwrap_or_else(|| {
+            let prefix = prefix();
+            let mut counters = COUNTERS
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let counter = *counters.entry(prefix).or_insert_with_key(|prefix| {
+                let leaked: &'static str = Box::leak(prefix.clone().into_boxed_str());
+                (leaked, Box::leak(Box::new(StdAtomicU64::new(0))))
+            });
+            drop(counters);
+            cache.push(Cached {
+                type_name,
+                counter,
+                next: 0,
+                end: 0,
+            });
+            cache.len() - 1
         });
-        drop(counters);
-        CACHE.with(|cache| cache.borrow_mut().push((type_name, counter)));
-        counter
-    });
-    // Relaxed: only uniqueness matters, which the increment's atomicity gives.
-    (prefix, counter.fetch_add(1, StdOrdering::Relaxed))
+        let entry = &mut cache[at];
+        if entry.next == entry.end {
+            // Relaxed: only uniqueness matters, which the increment's atomicity gives.
+            entry.next = entry.counter.1.fetch_add(NAME_BLOCK, StdOrdering::Relaxed);
+            entry.end = entry.next + NAME_BLOCK;
+        }
+        entry.next += 1;
+        (entry.counter.0, entry.next - 1)
+    })
 }
+
+/// How many default-name numbers a thread takes from a type's counter at once.
+pub(crate) const NAME_BLOCK: u64 = 64;

@@ -276,3 +276,64 @@ fn two_unparents_have_one_winner() {
         assert_eq!(drops(&counter), 2);
     });
 }
+
+/// Merging trees: two threads each add one tree's root under the other tree's leaf.
+/// The two adds take the same two tree locks (in one order), so they serialize and
+/// the second finds the cycle: one succeeds, the other is refused with
+/// `WouldCycle`, never a deadlock (loom reports one) and never a cycle (everything
+/// is destroyed at the end).
+#[test]
+fn two_trees_each_added_under_the_others_leaf() {
+    loom::model(|| {
+        let counter = drop_counter();
+        let x = Object::with_name("x", Tracked::new(&counter)).sink();
+        let xl = Object::with_name("xl", Tracked::new(&counter)).sink();
+        let y = Object::with_name("y", Tracked::new(&counter)).sink();
+        let yl = Object::with_name("yl", Tracked::new(&counter)).sink();
+        x.add(&xl).unwrap();
+        y.add(&yl).unwrap();
+        let (ylc, xc) = (yl.clone(), x.clone());
+        let t = thread::spawn(move || ylc.add(&xc));
+        let mine = xl.add(&y);
+        let theirs = t.join().unwrap();
+        assert!(mine.is_ok() != theirs.is_ok(), "{mine:?} {theirs:?}");
+        assert!([&mine, &theirs]
+            .iter()
+            .any(|r| matches!(r, Err(ObjectError::WouldCycle { .. }))));
+        let top = if mine.is_ok() { &x } else { &y };
+        for o in [&x, &xl, &y, &yl] {
+            assert!(Object::ptr_eq(&o.toplevel(), top));
+        }
+        drop((x, xl, y, yl));
+        assert_eq!(drops(&counter), 4, "no cycle, so nothing leaked");
+    });
+}
+
+/// One thread unparents a child while another merges the child's tree under
+/// another tree and then removes the child. The unparent works under the lock of
+/// the tree the child is in *now* (it checks its root again under the lock), so it
+/// and the remove serialize: exactly one takes the child out, and the unparent
+/// never reports `NotAChild`.
+#[test]
+fn unparent_racing_a_merge_then_a_remove() {
+    loom::model(|| {
+        let counter = drop_counter();
+        let x = Object::with_name("x", Tracked::new(&counter)).sink();
+        let c = Object::with_name("c", Tracked::new(&counter)).sink();
+        let y = Object::with_name("y", Tracked::new(&counter)).sink();
+        x.add(&c).unwrap();
+        let cc = c.clone();
+        let unparent = thread::spawn(move || cc.unparent());
+        y.add(&x).unwrap();
+        let removed = x.remove(&c);
+        let unparented = unparent.join().unwrap();
+        match (&removed, &unparented) {
+            (Ok(()), Ok(false)) | (Err(ObjectError::NotAChild { .. }), Ok(true)) => {}
+            other => panic!("exactly one takes the child out: {other:?}"),
+        }
+        assert!(c.parent().is_none());
+        assert!(x.has_as_parent(&y));
+        drop((x, c, y));
+        assert_eq!(drops(&counter), 3);
+    });
+}
