@@ -17,6 +17,16 @@
 //!   hand-rolled children list costs, with none of the rules), and the same with an
 //!   explicit name (`Object::with_name`).
 //!
+//! - `object_lock_2_threads`: the same lock + increment + unlock on this thread while a
+//!   second thread does it to the same lock in a loop (`support::timed_against`).
+//! - `create_add_remove_2_threads`: two threads, released together, each doing
+//!   `iters` create + add + remove cycles (`support::both_at_once`; the time is the
+//!   wall time over `iters`): on `separate_trees` each thread has its own parent,
+//!   on `one_tree` both add to one parent. With two free cores, a row equal to its
+//!   one-thread row means the threads never waited for each other; twice it, that
+//!   they fully serialized. The peers: `Arc` + a `parking_lot::Mutex<Vec>` per thread
+//!   (separate) and one shared by both (one list).
+//!
 //! Run: `cargo bench --bench object -- --warm-up-time 1 --measurement-time 3`.
 
 use std::hint::black_box;
@@ -26,7 +36,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use mtsafe::{Object, ObjectLock, Property};
 
 mod support;
-use support::warm_up;
+use support::{both_at_once, timed_against, warm_up};
 
 fn object_lock(c: &mut Criterion) {
     let mut g = c.benchmark_group("object_lock");
@@ -42,6 +52,29 @@ fn object_lock(c: &mut Criterion) {
     let std_mutex = std::sync::Mutex::new(0u64);
     g.bench_function("std_Mutex", |b| {
         b.iter(|| *black_box(&std_mutex).lock().unwrap() += 1)
+    });
+    g.finish();
+}
+
+fn object_lock_2_threads(c: &mut Criterion) {
+    let mut g = c.benchmark_group("object_lock_2_threads");
+    let spare = parking_lot::Mutex::new(0u64);
+    let spare_once = || *black_box(&spare).lock() += 1;
+    warm_up(&mut g, spare_once);
+    let ours = ObjectLock::new(0u64);
+    let once = || *black_box(&ours).lock() += 1;
+    g.bench_function("mtsafe_ObjectLock", |b| {
+        b.iter_custom(|n| timed_against(n, once, once))
+    });
+    let pl = parking_lot::Mutex::new(0u64);
+    let once = || *black_box(&pl).lock() += 1;
+    g.bench_function("parking_lot_Mutex", |b| {
+        b.iter_custom(|n| timed_against(n, once, once))
+    });
+    let std_mutex = std::sync::Mutex::new(0u64);
+    let once = || *black_box(&std_mutex).lock().unwrap() += 1;
+    g.bench_function("std_Mutex", |b| {
+        b.iter_custom(|n| timed_against(n, once, once))
     });
     g.finish();
 }
@@ -107,13 +140,8 @@ fn element() -> Element {
 fn create_add_remove(c: &mut Criterion) {
     let mut g = c.benchmark_group("create_add_remove");
     let bin = Object::with_name("bin", element()).sink();
-    let once = || {
-        let child = Object::new(element()).sink();
-        bin.add(&child).unwrap();
-        bin.remove(&child).unwrap();
-    };
-    warm_up(&mut g, once);
-    g.bench_function("mtsafe_Object_new_add_remove", |b| b.iter(once));
+    warm_up(&mut g, || cycle(&bin));
+    g.bench_function("mtsafe_Object_new_add_remove", |b| b.iter(|| cycle(&bin)));
     g.bench_function("mtsafe_Object_with_name_add_remove", |b| {
         b.iter(|| {
             let child = Object::with_name("identity", element()).sink();
@@ -123,13 +151,49 @@ fn create_add_remove(c: &mut Criterion) {
     });
     let children = parking_lot::Mutex::new(Vec::<Arc<Element>>::new());
     g.bench_function("Arc_new_Vec_push_remove", |b| {
-        b.iter(|| {
-            let child = Arc::new(element());
-            children.lock().push(Arc::clone(&child));
-            let mut list = children.lock();
-            let at = list.iter().position(|c| Arc::ptr_eq(c, &child)).unwrap();
-            drop(list.remove(at));
-        })
+        b.iter(|| peer_cycle(&children))
+    });
+    g.finish();
+}
+
+/// One create + add + remove cycle on `bin` (the child is destroyed by the remove).
+fn cycle(bin: &Object<Element>) {
+    let child = Object::new(element()).sink();
+    bin.add(&child).unwrap();
+    bin.remove(&child).unwrap();
+}
+
+/// The peers' cycle: `Arc::new` + push + find and remove under a mutex.
+fn peer_cycle(children: &parking_lot::Mutex<Vec<Arc<Element>>>) {
+    let child = Arc::new(element());
+    children.lock().push(Arc::clone(&child));
+    let mut list = children.lock();
+    let at = list.iter().position(|c| Arc::ptr_eq(c, &child)).unwrap();
+    drop(list.remove(at));
+}
+
+fn create_add_remove_2_threads(c: &mut Criterion) {
+    let mut g = c.benchmark_group("create_add_remove_2_threads");
+    let (bin_a, bin_b) = (
+        Object::with_name("a", element()).sink(),
+        Object::with_name("b", element()).sink(),
+    );
+    warm_up(&mut g, || cycle(&bin_a));
+    g.bench_function("mtsafe_separate_trees", |b| {
+        b.iter_custom(|n| both_at_once(n, || cycle(&bin_a), || cycle(&bin_b)))
+    });
+    g.bench_function("mtsafe_one_tree", |b| {
+        b.iter_custom(|n| both_at_once(n, || cycle(&bin_a), || cycle(&bin_a)))
+    });
+    let (list_a, list_b) = (
+        parking_lot::Mutex::new(Vec::new()),
+        parking_lot::Mutex::new(Vec::new()),
+    );
+    g.bench_function("Arc_Mutex_Vec_separate_lists", |b| {
+        b.iter_custom(|n| both_at_once(n, || peer_cycle(&list_a), || peer_cycle(&list_b)))
+    });
+    g.bench_function("Arc_Mutex_Vec_one_list", |b| {
+        b.iter_custom(|n| both_at_once(n, || peer_cycle(&list_a), || peer_cycle(&list_a)))
     });
     g.finish();
 }
@@ -137,8 +201,10 @@ fn create_add_remove(c: &mut Criterion) {
 criterion_group!(
     benches,
     object_lock,
+    object_lock_2_threads,
     property_read,
     object_name,
-    create_add_remove
+    create_add_remove,
+    create_add_remove_2_threads
 );
 criterion_main!(benches);

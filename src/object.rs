@@ -642,12 +642,12 @@ impl<T> Object<T> {
             };
             if !settled {
                 drop((second_tree, first_tree));
-                keep.extend([root, child_tree]);
+                drop((root, child_tree));
                 continue;
             }
             let added = self.link_and_push(child, adopt);
             drop((second_tree, first_tree));
-            keep.extend([root, child_tree]);
+            drop((root, child_tree));
             break added;
         };
         drop(keep);

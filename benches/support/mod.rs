@@ -237,3 +237,61 @@ fn write_json(dir: &Path, json: &str) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("contended.json"), json)
 }
+
+/// Times `iters` calls of `op` on this thread while another thread calls `other` in a
+/// loop: the two-thread (contended) variant of a benchmark.
+pub fn timed_against<F, G>(iters: u64, mut op: F, other: G) -> Duration
+where
+    F: FnMut(),
+    G: Fn() + Sync,
+{
+    let stop = AtomicBool::new(false);
+    let started = AtomicBool::new(false);
+    thread::scope(|s| {
+        s.spawn(|| {
+            started.store(true, Ordering::Release);
+            while !stop.load(Ordering::Relaxed) {
+                for _ in 0..64 {
+                    other();
+                }
+            }
+        });
+        while !started.load(Ordering::Acquire) {
+            std::hint::spin_loop();
+        }
+        let start = Instant::now();
+        for _ in 0..iters {
+            op();
+        }
+        let elapsed = start.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        elapsed
+    })
+}
+
+/// Runs `iters` calls of `a` on one thread and `iters` calls of `b` on another,
+/// released together, and returns the wall time until both are done: equal to one
+/// thread's time for `iters` calls when the two never wait for each other (on a
+/// machine with two free cores), twice that when they fully serialize.
+pub fn both_at_once<A, B>(iters: u64, a: A, b: B) -> Duration
+where
+    A: Fn() + Sync,
+    B: Fn() + Sync,
+{
+    let ready = std::sync::Barrier::new(3);
+    let run = |op: &(dyn Fn() + Sync)| {
+        ready.wait();
+        for _ in 0..iters {
+            op();
+        }
+    };
+    thread::scope(|s| {
+        let ta = s.spawn(|| run(&a));
+        let tb = s.spawn(|| run(&b));
+        ready.wait();
+        let start = Instant::now();
+        ta.join().unwrap();
+        tb.join().unwrap();
+        start.elapsed()
+    })
+}

@@ -33,9 +33,6 @@
 //! `cargo bench -p mtsafe-gst-bench -- --warm-up-time 1 --measurement-time 2`.
 
 use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, BenchmarkGroup, Criterion};
@@ -48,7 +45,7 @@ mod object;
 #[path = "../../../benches/support/mod.rs"]
 mod support;
 
-use support::{steady_memcpy, target_dir, warm_up};
+use support::{steady_memcpy, target_dir, timed_against, warm_up};
 
 /// A group of this bench.
 type Group<'a> = BenchmarkGroup<'a, WallTime>;
@@ -71,37 +68,6 @@ fn init_gstreamer() {
              install libgstreamer1.0-0 (gst-bench/setup.sh does)"
         );
     }
-}
-
-/// Times `iters` calls of `op` on this thread while another thread calls `other` in a
-/// loop: the two-thread (contended) variant of a benchmark.
-fn timed_against<F, G>(iters: u64, mut op: F, other: G) -> Duration
-where
-    F: FnMut(),
-    G: Fn() + Sync,
-{
-    let stop = AtomicBool::new(false);
-    let started = AtomicBool::new(false);
-    thread::scope(|s| {
-        s.spawn(|| {
-            started.store(true, Ordering::Release);
-            while !stop.load(Ordering::Relaxed) {
-                for _ in 0..64 {
-                    other();
-                }
-            }
-        });
-        while !started.load(Ordering::Acquire) {
-            std::hint::spin_loop();
-        }
-        let start = Instant::now();
-        for _ in 0..iters {
-            op();
-        }
-        let elapsed = start.elapsed();
-        stop.store(true, Ordering::Relaxed);
-        elapsed
-    })
 }
 
 /// Takes a new reference and drops it: a black box around both.

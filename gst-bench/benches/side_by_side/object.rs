@@ -12,6 +12,7 @@
 //! | `gst_get_name` | copy an object's name out (and free the copy) | `gst_object_get_name` | `parking_lot::Mutex<String>` lock + clone; `ArcSwap<String>` load (a guard, no copy) |
 //! | `gst_get_property` | read a property | `g_object_get` of a `gboolean` and of a string property | `ArcSwap` load of a property struct, one field read |
 //! | `gst_make_add_remove` | create a child, add it to an empty parent, remove it, which destroys it | `gst_element_factory_make` (`identity`, `fakesink`) + `gst_bin_add` + `gst_bin_remove` | `Arc::new` + push to / remove from a `parking_lot::Mutex<Vec<Arc<_>>>` |
+//! | `gst_make_add_remove_2_threads` | the same on two threads at once, each with its own parent (wall time over one thread's iterations: equal to the one-thread row when they never wait for each other) | `identity` into two separate bins | the same, two separate lists |
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use mtsafe::{Object, ObjectLock, Property};
 
+use crate::support::both_at_once;
 use crate::{timed_against, warm_up, Group};
 
 fn identity() -> gst::Element {
@@ -250,5 +252,39 @@ fn make_add_remove(c: &mut Criterion) {
     }
     let parent = parking_lot::Mutex::new(Vec::<Arc<Child>>::new());
     g.bench_function("arc_new_mutex_vec", |b| b.iter(|| vec_add_remove(&parent)));
+    g.finish();
+
+    let mut g = c.benchmark_group("gst_make_add_remove_2_threads");
+    warm_up(&mut g, || vec_add_remove(&spare));
+    let (bin_a, bin_b) = (
+        Object::with_name("a", ()).sink(),
+        Object::with_name("b", ()).sink(),
+    );
+    let mtsafe_cycle = |bin: &Object<()>| {
+        let child = Object::new(()).sink();
+        bin.add(&child).expect("add");
+        bin.remove(&child).expect("remove");
+    };
+    g.bench_function("mtsafe_Object_new_add_remove", |b| {
+        b.iter_custom(|n| both_at_once(n, || mtsafe_cycle(&bin_a), || mtsafe_cycle(&bin_b)))
+    });
+    let (gst_a, gst_b) = (gst::Bin::new(), gst::Bin::new());
+    let gst_cycle = |bin: &gst::Bin| {
+        let child = gst::ElementFactory::make("identity")
+            .build()
+            .expect("element");
+        bin.add(&child).expect("gst_bin_add");
+        bin.remove(&child).expect("gst_bin_remove");
+    };
+    g.bench_function("gstreamer_identity", |b| {
+        b.iter_custom(|n| both_at_once(n, || gst_cycle(&gst_a), || gst_cycle(&gst_b)))
+    });
+    let (list_a, list_b) = (
+        parking_lot::Mutex::new(Vec::<Arc<Child>>::new()),
+        parking_lot::Mutex::new(Vec::<Arc<Child>>::new()),
+    );
+    g.bench_function("arc_new_mutex_vec", |b| {
+        b.iter_custom(|n| both_at_once(n, || vec_add_remove(&list_a), || vec_add_remove(&list_b)))
+    });
     g.finish();
 }
