@@ -271,10 +271,11 @@ impl<S: Clone> Buffer<S> {
             }
             None => {
                 let copy = Memory::clone(slot); // a copy has no parent
-                let _ = copy.link.link(parent); // cannot fail: new and unlinked
-                                                // The other holders keep the old block: if it is linked here, its link
-                                                // must not vouch for them on this buffer's count. Before this handle
-                                                // to it goes (see `ParentLink::orphan`).
+                                                // Cannot fail: new and unlinked.
+                let _ = copy.link.link(parent);
+                // The other holders keep the old block: if it is linked here, its link
+                // must not vouch for them on this buffer's count. Before this handle to
+                // it goes (see `ParentLink::orphan`).
                 slot.link.orphan(parent);
                 *slot = CowShared::new(copy);
             }
