@@ -274,8 +274,9 @@ impl<S: Clone> Buffer<S> {
                                                 // Cannot fail: new and unlinked.
                 let _ = copy.link.link(parent);
                 // The other holders keep the old block: if it is linked here, its link
-                // must not vouch for them on this buffer's count. Before this handle to
-                // it goes (see `ParentLink::orphan`).
+                // must not vouch for them on this buffer's count. After the copy (a
+                // sample clone that panics leaves the link as it was) and before this
+                // handle to the old block goes (see `ParentLink::orphan`).
                 slot.link.orphan(parent);
                 *slot = CowShared::new(copy);
             }

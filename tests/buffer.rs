@@ -2,6 +2,10 @@
 //! clones, writes, removals and drops: `Memory::is_writable` never says yes for a
 //! block that a shared buffer (or a second holder) can see.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
+use std::sync::Arc;
+
 use mtsafe::buffer::{Buffer, Memory};
 use mtsafe::CowShared;
 
@@ -57,6 +61,93 @@ fn a_block_moved_out_with_its_buffer_and_shared_again_is_not_writable() {
     let b2 = b.clone();
     assert!(!Memory::is_writable(b.memory(0)));
     drop(b2);
+}
+
+/// A sample that counts the live samples and refuses (panics) to clone the value 2
+/// while `refuse` is set.
+#[derive(Debug)]
+struct Sample {
+    value: u8,
+    live: Arc<AtomicIsize>,
+    refuse: Arc<AtomicBool>,
+}
+
+impl Sample {
+    fn new(value: u8, live: &Arc<AtomicIsize>, refuse: &Arc<AtomicBool>) -> Self {
+        live.fetch_add(1, Ordering::SeqCst);
+        Self {
+            value,
+            live: Arc::clone(live),
+            refuse: Arc::clone(refuse),
+        }
+    }
+}
+
+impl Clone for Sample {
+    fn clone(&self) -> Self {
+        if self.value == 2 && self.refuse.load(Ordering::SeqCst) {
+            panic!("sample clone refused");
+        }
+        Self::new(self.value, &self.live, &self.refuse)
+    }
+}
+
+impl Drop for Sample {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_panicking_sample_clone_during_a_write_changes_no_block_and_leaks_nothing() {
+    let (live, refuse) = (
+        Arc::new(AtomicIsize::new(0)),
+        Arc::new(AtomicBool::new(true)),
+    );
+    let sample = |value| Sample::new(value, &live, &refuse);
+    // The buffer is the block's linked parent and has one handle; a copy shares the
+    // block, so writing it through the buffer copies it.
+    let mut buffer = Buffer::from_memories([Memory::from_vec(vec![sample(1), sample(2)])]);
+    let copy = CowShared::new(Buffer::clone(&buffer));
+    let write = |buffer: &mut CowShared<Buffer<Sample>>| {
+        Buffer::memory_mut(buffer, 0)[0].value = 9;
+    };
+
+    // The block copy panics on its second sample, after the first was cloned.
+    let result = catch_unwind(AssertUnwindSafe(|| write(&mut buffer)));
+    assert!(result.is_err());
+    assert_eq!(
+        live.load(Ordering::SeqCst),
+        2,
+        "the partial copy was dropped"
+    );
+    // A refused write changes nothing: the same block, unwritten, still linked to the
+    // buffer and not orphaned.
+    assert!(CowShared::ptr_eq(buffer.memory(0), copy.memory(0)));
+    assert_eq!(buffer.memory(0)[0].value, 1);
+    let link = buffer.memory(0).link();
+    assert!(link.is_linked_to(&buffer) && !link.is_orphaned());
+    assert_eq!(CowShared::ref_count(buffer.memory(0)), 2);
+
+    // Usable afterwards, whichever way: the copy goes and the buffer holds the block
+    // alone (its own check says so again, the link being intact), or the write is
+    // retried with clones allowed.
+    let spare = CowShared::new(Buffer::clone(&copy));
+    drop(copy);
+    assert!(!Memory::is_writable(buffer.memory(0)), "`spare` shares it");
+    drop(spare);
+    assert!(Memory::is_writable(buffer.memory(0)));
+    let copy = CowShared::new(Buffer::clone(&buffer));
+    refuse.store(false, Ordering::SeqCst);
+    write(&mut buffer);
+    assert_eq!((buffer.memory(0)[0].value, copy.memory(0)[0].value), (9, 1));
+    assert!(Memory::is_writable(buffer.memory(0)));
+    assert!(
+        copy.memory(0).link().is_orphaned(),
+        "the buffer let go of it"
+    );
+    drop((buffer, copy));
+    assert_eq!(live.load(Ordering::SeqCst), 0, "every sample dropped once");
 }
 
 /// One step applied to the holders of one buffer's blocks.
