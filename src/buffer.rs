@@ -270,8 +270,8 @@ impl<S: Clone> Buffer<S> {
                 }
             }
             None => {
-                let copy = Memory::clone(slot); // a copy has no parent
-                                                // Cannot fail: new and unlinked.
+                // A copy has no parent, so linking it cannot fail.
+                let copy = Memory::clone(slot);
                 let _ = copy.link.link(parent);
                 // The other holders keep the old block: if it is linked here, its link
                 // must not vouch for them on this buffer's count. After the copy (a

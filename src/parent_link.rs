@@ -151,7 +151,7 @@ impl<P: Clone> CowShared<P> {
 #[non_exhaustive]
 pub enum LinkError {
     /// The child already has a parent (GStreamer's "has a parent refcount already"
-    /// critical); unlink it first.
+    /// critical), or a link to one that went or orphaned it; unlink it first.
     AlreadyLinked,
     /// The parent has as many linked children as its link count can hold
     /// (`isize::MAX`).
