@@ -2,10 +2,13 @@
 //! clones, writes, removals and drops: `Memory::is_writable` never says yes for a
 //! block that a shared buffer (or a second holder) can see.
 
+mod common;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::sync::Arc;
 
+use common::scaled;
 use mtsafe::buffer::{Buffer, Memory};
 use mtsafe::CowShared;
 
@@ -296,7 +299,7 @@ fn explore(path: &mut Vec<Step>, depth: usize, visited: &mut usize) {
 
 #[test]
 fn no_order_of_copies_writes_and_drops_makes_a_block_of_a_shared_buffer_writable() {
-    let depth = if cfg!(miri) { 3 } else { 5 };
+    let depth = scaled(5, 3);
     let mut visited = 0;
     explore(&mut Vec::new(), depth, &mut visited);
     assert!(visited > 1000 || cfg!(miri), "explored {visited} orders");
