@@ -155,7 +155,7 @@ impl<S: fmt::Debug> fmt::Debug for Memory<S> {
 /// relinks a block when it writes it alone ([`memory_mut`](Self::memory_mut)).
 ///
 /// A buffer's value moved to another handle through `&mut` (`mem::swap`,
-/// `mem::replace`, assignment) leaves its blocks linked to the handle it came from;
+/// `mem::replace`, assigning over it) leaves its blocks linked to the handle it came from;
 /// [`Memory::is_writable`] cannot follow it, while [`is_memory_writable`](
 /// Self::is_memory_writable) and [`memory_mut`](Self::memory_mut), which ask the buffer,
 /// are unaffected.
