@@ -8,6 +8,12 @@
 //! - Each block is [`ParentLink`]ed to the buffer that holds it, so the block itself
 //!   can tell that it must not be written in place while that buffer is shared, even
 //!   when the block's own count is one ([`Memory::is_writable`]).
+//! - A block that its buffer let go of, or went from, while another holder kept it (a
+//!   copy of the buffer, say, which shares the block without being its linked parent)
+//!   reads as not writable until a buffer that holds it alone writes it
+//!   ([`Buffer::memory_mut`]) or takes it in ([`Buffer::append_memory`]) and so
+//!   relinks it. The block's own answer may thus be a conservative no; it is never a
+//!   wrong yes. [`Buffer::is_memory_writable`] asks the buffer itself and is exact.
 //!
 //! ```
 //! use mtsafe::buffer::{Buffer, Memory};
@@ -26,12 +32,22 @@
 //! assert_eq!(meter.memory(0)[0], 0.5);                 // the reader's view is intact
 //! assert_eq!(buf.memory(0)[0], 1.0);
 //! assert!(CowShared::ptr_eq(buf.memory(1), meter.memory(1))); // right block still shared
+//!
+//! // `buf` is a copy now; its right block is still linked to the meter's buffer. When
+//! // that buffer goes, the block does not take `buf` for its parent: shared or not,
+//! // its own check says no (`Buffer::is_memory_writable`, which asks `buf`, is exact).
+//! drop(meter);
+//! let sink = buf.clone();
+//! assert!(!Memory::is_writable(buf.memory(1)));
+//! assert!(!Buffer::is_memory_writable(&buf, 1));
+//! drop(sink);
+//! assert!(Buffer::is_memory_writable(&buf, 1));
 //! ```
 
 use core::fmt;
 use core::ops::Deref;
 
-use crate::{CowShared, ParentLink};
+use crate::{CowShared, ParentLink, ParentRef};
 
 // `GstBufferPool` beside `GstBuffer`: a pool of these buffers, reused once released.
 mod pool;
@@ -67,17 +83,41 @@ impl<S> Memory<S> {
     }
 
     /// Unlinks the block if this handle is its only one: what a buffer does with each
-    /// block that leaves it or goes with it. A block shared with another holder keeps
-    /// its link (see [`ParentLink`]).
+    /// block that goes with it. A block shared with another holder keeps its link,
+    /// which reads as gone with the buffer (see [`ParentLink`]).
     fn unlink_if_alone(block: &mut CowShared<Self>) {
         if let Some(block) = CowShared::get_mut(block) {
             block.link.unlink();
         }
     }
 
+    /// What `parent` does with a block it lets go of while it lives on: unlinks it if
+    /// this handle is its only one, orphans it otherwise, so that the other holders
+    /// cannot read it as writable on `parent`'s count. Before the handle is released.
+    fn let_go(block: &mut CowShared<Self>, parent: ParentRef<'_>) {
+        match CowShared::get_mut(block) {
+            Some(block) => {
+                block.link.unlink();
+            }
+            None => {
+                block.link.orphan(parent);
+            }
+        }
+    }
+
     /// GStreamer's writability rule for a child: this handle is the block's only one,
-    /// and the buffer it is linked to (if any) is not shared.
+    /// and the buffer it is linked to (if any) is not shared and still holds it.
+    ///
+    /// Never `true` for a block that a shared buffer holds, whatever the order of
+    /// buffer copies, writes, removals and drops before. It may be `false` for a block
+    /// that could be written: one whose linked buffer went or let go of it while
+    /// another holder kept it reads as not writable until a buffer holding it alone
+    /// relinks it ([`Buffer::memory_mut`], [`Buffer::append_memory`]), since the link
+    /// cannot tell who holds it now. [`Buffer::is_memory_writable`] is exact.
     pub fn is_writable(block: &CowShared<Self>) -> bool {
+        // The block's own count first: its Acquire load is what makes the parent's
+        // orphan mark, or its going, visible here once the count reads one (see
+        // `ParentLink`'s orderings).
         CowShared::is_writable(block) && block.link.parent_is_writable()
     }
 }
@@ -109,8 +149,16 @@ impl<S: fmt::Debug> fmt::Debug for Memory<S> {
 /// A list of [`Memory`] blocks (`GstBuffer`), meant to live in a `CowShared`.
 ///
 /// Clone is shallow: the copy shares every block. The buffer links each block it takes
-/// in and unlinks each block that leaves it or is dropped with it, whenever it holds
-/// that block alone (see [`ParentLink`] for the shared case).
+/// in; it unlinks each block that leaves it or is dropped with it when it holds that
+/// block alone, and orphans one that leaves it while another holder keeps it (see
+/// [`ParentLink`]). A copy links nothing (it has no handle of its own yet): it
+/// relinks a block when it writes it alone ([`memory_mut`](Self::memory_mut)).
+///
+/// A buffer's value moved to another handle through `&mut` (`mem::swap`,
+/// `mem::replace`, assigning over it) leaves its blocks linked to the handle it came from;
+/// [`Memory::is_writable`] cannot follow it, while [`is_memory_writable`](
+/// Self::is_memory_writable) and [`memory_mut`](Self::memory_mut), which ask the buffer,
+/// are unaffected.
 pub struct Buffer<S> {
     memories: Vec<CowShared<Memory<S>>>,
     /// A free-form position (a frame counter, a timestamp), copied with the buffer.
@@ -176,34 +224,37 @@ impl<S: Clone> Buffer<S> {
     /// Appends `memory` and links it to this buffer (`gst_buffer_append_memory`);
     /// makes the buffer writable first.
     ///
-    /// A block held only by the caller is (re)linked to this buffer. A block shared
-    /// with other holders keeps the parent it has, if any; it is not writable in place
-    /// while shared anyway, and [`memory_mut`](Self::memory_mut) gives this buffer its
-    /// own copy.
+    /// A block held only by the caller is (re)linked to this buffer, and so is a shared
+    /// block with no link. A shared block that has a link keeps it; it is not writable
+    /// in place while shared anyway, and [`memory_mut`](Self::memory_mut) relinks it
+    /// once this buffer holds it alone, or gives this buffer its own copy.
     pub fn append_memory(this: &mut CowShared<Self>, mut memory: CowShared<Memory<S>>) {
         let (buffer, parent) = CowShared::get_writable_as_parent(this);
         Memory::unlink_if_alone(&mut memory);
-        // Refused only for a shared block that another buffer links; see above.
+        // Refused only for a shared block that has a link; see above.
         let _ = memory.link.link(parent);
         buffer.memories.push(memory);
     }
 
-    /// Removes block `index` and hands it over, unlinked if this buffer held it alone
-    /// (`gst_buffer_remove_memory`); makes the buffer writable first.
+    /// Removes block `index` and hands it over (`gst_buffer_remove_memory`), unlinked
+    /// if this buffer held it alone, orphaned if it is linked here and someone else
+    /// holds it too; makes the buffer writable first.
     ///
     /// # Panics
     /// When `index` is out of range.
     pub fn remove_memory(this: &mut CowShared<Self>, index: usize) -> CowShared<Memory<S>> {
-        let mut memory = CowShared::get_writable(this).memories.remove(index);
-        Memory::unlink_if_alone(&mut memory);
+        let (buffer, parent) = CowShared::get_writable_as_parent(this);
+        let mut memory = buffer.memories.remove(index);
+        Memory::let_go(&mut memory, parent);
         memory
     }
 
     /// The samples of block `index`, writable: two-level copy-on-write.
     ///
     /// Copies the buffer (its block list, not the blocks) if it is shared, then block
-    /// `index` if it is shared; a block held by this buffer alone is written in place
-    /// (and linked to this buffer if it was not).
+    /// `index` if it is shared (orphaning the shared block if it was linked here); a
+    /// block held by this buffer alone is written in place (and linked to this buffer
+    /// if it was not).
     ///
     /// # Panics
     /// When `index` is out of range.
@@ -219,8 +270,14 @@ impl<S: Clone> Buffer<S> {
                 }
             }
             None => {
-                let copy = Memory::clone(slot); // a copy has no parent
-                let _ = copy.link.link(parent); // cannot fail: new and unlinked
+                // A copy has no parent, so linking it cannot fail.
+                let copy = Memory::clone(slot);
+                let _ = copy.link.link(parent);
+                // The other holders keep the old block: if it is linked here, its link
+                // must not vouch for them on this buffer's count. After the copy (a
+                // sample clone that panics leaves the link as it was) and before this
+                // handle to the old block goes (see `ParentLink::orphan`).
+                slot.link.orphan(parent);
                 *slot = CowShared::new(copy);
             }
         }
@@ -243,7 +300,10 @@ impl<S> Clone for Buffer<S> {
 
 impl<S> Drop for Buffer<S> {
     fn drop(&mut self) {
-        // The parent unlinks the children it holds alone before they go with it.
+        // The parent unlinks the children it holds alone before they go with it. The
+        // others keep their link: to another buffer that holds them (this one is a
+        // copy), or to this buffer's handle, which reads as gone since the value is
+        // dropped after the handles' count reached zero or after it was moved out.
         self.memories.iter_mut().for_each(Memory::unlink_if_alone);
     }
 }

@@ -2,6 +2,25 @@
 //! that holds it, as `GstStructure.parent_refcount` ties a structure to its caps and a
 //! `GstMemory` knows the buffer it sits in.
 //!
+//! # The rule
+//!
+//! GStreamer's mini objects keep a list of parents: a child is writable in place when
+//! its own count is one and it has no parent, or one parent that is writable. A link
+//! names one parent, so it must never name the wrong one: a child whose linked parent
+//! let go of it, or went, while another holder kept it cannot tell who holds it now
+//! (a copy of the parent, say, which shares the child without having linked it). Such a
+//! link reads as *not* writable until a holder that has the child alone unlinks it:
+//!
+//! | `parent` word          | meaning                                                    | `parent_is_writable` |
+//! |------------------------|------------------------------------------------------------|----------------------|
+//! | null                   | no parent                                                  | yes                  |
+//! | `P`                    | linked to `P`, which holds the child                       | while `P` has one handle |
+//! | `P`, `P` gone          | `P` went while the child was held elsewhere (its handles dropped, or its value moved out) | no |
+//! | `P \| ORPHANED`        | `P` let go of the child while another holder kept it ([`orphan`](ParentLink::orphan)) | no |
+//!
+//! Only [`unlink`](ParentLink::unlink) (through `&mut`, so by a holder that has the
+//! child alone) clears the word; [`link`](ParentLink::link) sets it only from null.
+//!
 //! # Why a link keeps the parent's header
 //!
 //! A child reads its parent's count whenever it is asked whether it is writable, from
@@ -11,8 +30,9 @@
 //! to the parent's *link count* (the second word of its header, see
 //! [`CowShared`]'s module docs), and the parent's allocation is freed only when both
 //! its strong count and its link count are zero. The link keeps the header, not the
-//! value, alive: a parent whose handles are all gone reads as strong count zero, which
-//! a child treats as having no parent.
+//! value, alive: a parent whose handles are all gone reads as strong count zero. An
+//! orphaned link keeps its count too (readers may still be reading through it); it is
+//! released by `unlink` like any other.
 //!
 //! A link is set through `&self` (two threads racing to link one child: exactly one
 //! wins) and removed only through `&mut self`, so no reader can be between loading the
@@ -28,6 +48,13 @@
 //!   parent's strong count with `Acquire` (a parent count of one must make the other parent
 //!   holders' accesses happen before the writes the answer allows, as in
 //!   [`CowShared::is_writable`]).
+//! - `orphan` sets its bit with `Relaxed`: the parent does it before it releases its
+//!   handle to the child, and a reader that is told the child's own count is one has
+//!   loaded that count with `Acquire`, which synchronizes with the parent's `Release`
+//!   drop of its handle. A reader must therefore load the child's own count *before*
+//!   the link (as [`Memory::is_writable`](crate::buffer::Memory::is_writable) does).
+//!   The same order makes a parent that went read as gone: its strong count reached
+//!   zero before it dropped its handle to the child.
 //! - Unlinking decrements with `AcqRel`: `Release` so this link's reads of the header
 //!   happen before its free; `Acquire` in case this was the last count and we free it.
 
@@ -124,7 +151,7 @@ impl<P: Clone> CowShared<P> {
 #[non_exhaustive]
 pub enum LinkError {
     /// The child already has a parent (GStreamer's "has a parent refcount already"
-    /// critical); unlink it first.
+    /// critical), or a link to one that went or orphaned it; unlink it first.
     AlreadyLinked,
     /// The parent has as many linked children as its link count can hold
     /// (`isize::MAX`).
@@ -146,8 +173,9 @@ impl std::error::Error for LinkError {}
 /// `GstStructure.parent_refcount` and `GstMiniObject`'s parent, as a field.
 ///
 /// Put a `ParentLink` in the child type. The parent links each child it takes in
-/// ([`link`](Self::link)) and unlinks it when it lets go of it
-/// ([`unlink`](Self::unlink)); in between the child can tell, from its own side,
+/// ([`link`](Self::link)) and, when it lets go of it, unlinks it if it held it alone
+/// ([`unlink`](Self::unlink)) or orphans it if someone else still holds it
+/// ([`orphan`](Self::orphan)). In between the child can tell, from its own side,
 /// whether writing it in place would be visible to anyone else: it is writable in
 /// place when its own count is one *and* its parent is writable, evaluated live
 /// ([`parent_is_writable`](Self::parent_is_writable)).
@@ -170,32 +198,52 @@ impl std::error::Error for LinkError {}
 /// assert!(!link.parent_is_writable());
 /// drop(shared);
 /// assert!(link.parent_is_writable());
+///
+/// // The parent lets go of the child while someone else holds it: whoever that is,
+/// // the link cannot vouch for them.
+/// assert!(link.orphan(&parent));
+/// assert!(!link.parent_is_writable());
 /// ```
 ///
 /// What it guarantees:
 /// - At most one parent. [`link`](Self::link) takes `&self` and is atomic: of two
 ///   threads linking one child, exactly one wins, the other gets
 ///   [`LinkError::AlreadyLinked`].
+/// - Never a wrong yes: [`parent_is_writable`](Self::parent_is_writable) is `true` only
+///   with no parent, or with a linked parent that has one handle and has not let go
+///   of the child. A parent that went (dropped, or its value moved out) or orphaned
+///   the child reads as not writable: someone else holds the child now, and the link
+///   cannot tell who.
 /// - Never dangling: a link keeps its parent's count allocated (not its value), so a
 ///   parent dropped or unwrapped while children still link to it is never read after
-///   it is freed. Such a parent reads as gone, and the child as having no parent.
+///   it is freed.
 /// - Cloning a child's link gives an unlinked one: a copy has no parent, as
 ///   `gst_structure_copy` gives.
 ///
 /// What it leaves to the parent type: unlinking requires `&mut`, so a parent unlinks a
-/// child it holds alone (the usual case) when the child leaves it; a child that the
-/// parent shares with another holder (after a shallow copy of the parent, say) keeps
-/// its link until its last holder relinks or drops it. Its own count is above one
-/// meanwhile, so it is not writable in place in any case. The
-/// [`buffer`](crate::buffer) module is a parent type that follows these rules.
+/// child it holds alone when the child leaves it, and [`orphan`](Self::orphan)s one
+/// that another holder keeps (after a shallow copy of the parent, say). A parent that
+/// goes with such a child reads as gone, which needs nothing from it. A holder that
+/// later has the child alone unlinks it and may link it again (the
+/// [`buffer`](crate::buffer) module, a parent type that follows these rules, does so
+/// when it writes a block). What a link cannot follow is the parent's value moved to
+/// another allocation through `&mut` (`mem::swap`, `mem::replace`, assigning over it):
+/// the link still names the allocation, so a parent type whose values are moved that
+/// way must unlink or orphan its children first.
 pub struct ParentLink {
-    /// The parent's header, or null. Set by `link` (compare-exchange from null),
-    /// cleared only through `&mut self`.
+    /// The parent's header, or null, with the [`ORPHANED`] bit set once the parent let
+    /// go of the child. Set by `link` (compare-exchange from null), marked by `orphan`
+    /// (compare-exchange from the clean pointer), cleared only through `&mut self`.
     parent: AtomicPtr<Header>,
     /// How to free the parent's allocation if this link turns out to be its last
     /// count. Written by the winner of `link`, read only through `&mut self`.
     release: AtomicPtr<()>,
 }
+
+/// The low bit of [`ParentLink`]'s `parent` word: the linked parent let go of the
+/// child. Free in a header pointer, which is aligned to its counts' words.
+const ORPHANED: usize = 1;
+const _: () = assert!(core::mem::align_of::<Header>() > ORPHANED);
 
 // `ParentLink` holds only atomics and is Send + Sync by construction; pinned here so a
 // change of fields cannot silently remove it.
@@ -213,7 +261,8 @@ impl ParentLink {
         }
     }
 
-    /// Links to `parent`, unless a parent is linked already.
+    /// Links to `parent`, unless the child has a link already (to a parent, possibly
+    /// gone or orphaning: only [`unlink`](Self::unlink) clears it).
     ///
     /// On `Err` nothing changed: the child keeps its link (or lack of one) and the
     /// parent's count is as it was.
@@ -257,15 +306,42 @@ impl ParentLink {
         }
     }
 
-    /// Removes the link, if any; returns whether there was one. Unlinking an unlinked
-    /// child is a no-op.
+    /// `parent` lets go of the child while another holder keeps it
+    /// (`gst_mini_object_remove_parent` for a child still in use): from now on the
+    /// child reads as not writable through its link, whoever holds it, until a holder
+    /// that has it alone [`unlink`](Self::unlink)s it. Returns whether the child was
+    /// linked to `parent` (and not orphaned already); otherwise nothing changes.
+    ///
+    /// Call it before releasing the parent's handle to the child: a reader that sees
+    /// the child's own count drop to one then sees the mark too.
+    ///
+    /// Takes `&self`: the link keeps its count on the parent's header (a reader may be
+    /// reading through it right now), so nothing is freed here.
+    pub fn orphan<'a>(&self, parent: impl Into<ParentRef<'a>>) -> bool {
+        let header = parent.into().header.as_ptr();
+        self.parent
+            .compare_exchange(
+                header,
+                header.map_addr(|addr| addr | ORPHANED),
+                // Relaxed: the mark is published by the parent's Release drop of its
+                // handle to the child, which a reader's Acquire load of the child's
+                // count pairs with (see the module's orderings). Relaxed on failure:
+                // nothing changes.
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
+    /// Removes the link, if any (orphaned or not); returns whether there was one.
+    /// Unlinking an unlinked child is a no-op.
     ///
     /// Takes `&mut self`: no reader can be looking at the parent while its count is
     /// released, which may free a parent whose handles are already gone.
     pub fn unlink(&mut self) -> bool {
         // Relaxed: `&mut self` excludes every concurrent access to these fields.
-        let header = self.parent.swap(ptr::null_mut(), Ordering::Relaxed);
-        let Some(header) = NonNull::new(header) else {
+        let word = self.parent.swap(ptr::null_mut(), Ordering::Relaxed);
+        let Some(header) = NonNull::new(word.map_addr(|addr| addr & !ORPHANED)) else {
             return false;
         };
         let release = self.release.swap(ptr::null_mut(), Ordering::Relaxed);
@@ -287,30 +363,43 @@ impl ParentLink {
         true
     }
 
-    /// Whether a parent is linked (it may since have been dropped; see
-    /// [`parent_ref_count`](Self::parent_ref_count)).
+    /// Whether the child has a link: to a parent, which may since have gone (see
+    /// [`parent_ref_count`](Self::parent_ref_count)) or orphaned it (see
+    /// [`is_orphaned`](Self::is_orphaned)).
     pub fn is_linked(&self) -> bool {
         // Relaxed: a yes/no about the pointer; nothing is read through it.
         !self.parent.load(Ordering::Relaxed).is_null()
     }
 
-    /// Whether `parent` is the linked parent.
+    /// Whether `parent` is the linked parent and has not orphaned the child.
     pub fn is_linked_to<'a>(&self, parent: impl Into<ParentRef<'a>>) -> bool {
-        // Relaxed: compares addresses only. No false match: a linked header stays
-        // allocated, so its address cannot be reused by another parent meanwhile.
+        // Relaxed: compares addresses only (an orphaned word carries its mark, so it
+        // never matches). No false match: a linked header stays allocated, so its
+        // address cannot be reused by another parent meanwhile.
         self.parent.load(Ordering::Relaxed) == parent.into().header.as_ptr()
     }
 
-    /// The parent's handle count: `None` with no parent, `Some(0)` when the linked
-    /// parent's handles are all gone.
+    /// Whether the linked parent let go of the child ([`orphan`](Self::orphan)).
+    pub fn is_orphaned(&self) -> bool {
+        // Relaxed: a yes/no about the word; nothing is read through it.
+        self.parent.load(Ordering::Relaxed).addr() & ORPHANED != 0
+    }
+
+    /// The linked parent's handle count: `None` with no parent, `Some(0)` when the
+    /// linked parent's handles are all gone. An orphaning parent is still counted.
     pub fn parent_ref_count(&self) -> Option<usize> {
         // Relaxed: a number for reporting only.
         self.parent_strong(Ordering::Relaxed)
+            .map(|(strong, _)| strong)
     }
 
-    /// `true` when there is no parent, or the one parent is writable (one handle) or
-    /// gone: the parent half of GStreamer's writability rule for a child. A child is
-    /// writable in place when this holds and its own count is one.
+    /// `true` when there is no parent, or the linked parent is writable (one handle)
+    /// and still holds the child: the parent half of GStreamer's writability rule for
+    /// a child. A child is writable in place when this holds and its own count is one;
+    /// read the child's own count first (see the module's orderings).
+    ///
+    /// `false` while the parent is shared, and for a parent that went or orphaned the
+    /// child: someone else holds it, and the link cannot tell who.
     ///
     /// Evaluated live: `false` while the parent is shared, `true` again as soon as the
     /// other handles to the parent are dropped.
@@ -319,18 +408,22 @@ impl ParentLink {
         // (released by their drops) happen before any write this answer allows.
         match self.parent_strong(Ordering::Acquire) {
             None => true,
-            Some(strong) => strong <= 1,
+            Some((_, true)) => false,
+            Some((strong, false)) => strong == 1,
         }
     }
 
-    /// The parent's strong count, read with `order`; `None` without a parent.
-    fn parent_strong(&self, order: Ordering) -> Option<usize> {
+    /// The linked parent's strong count, read with `order`, and whether it orphaned
+    /// the child; `None` without a parent.
+    fn parent_strong(&self, order: Ordering) -> Option<(usize, bool)> {
         // Acquire: pairs with the Release in `link`, so the header behind the pointer
         // is seen initialized and counted.
-        let header = NonNull::new(self.parent.load(Ordering::Acquire))?;
+        let word = self.parent.load(Ordering::Acquire);
+        let header = NonNull::new(word.map_addr(|addr| addr & !ORPHANED))?;
         // SAFETY: our link count keeps the header allocated, and it cannot be released
         // while we are borrowed shared (`unlink` needs `&mut self`).
-        Some(unsafe { header.as_ref() }.strong.load(order))
+        let strong = unsafe { header.as_ref() }.strong.load(order);
+        Some((strong, word.addr() & ORPHANED != 0))
     }
 }
 
@@ -355,9 +448,13 @@ impl Drop for ParentLink {
 
 impl fmt::Debug for ParentLink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.parent_ref_count() {
+        // Relaxed: a report only.
+        match self.parent_strong(Ordering::Relaxed) {
             None => f.write_str("ParentLink(none)"),
-            Some(count) => write!(f, "ParentLink(parent with {count} handles)"),
+            Some((count, false)) => write!(f, "ParentLink(parent with {count} handles)"),
+            Some((count, true)) => {
+                write!(f, "ParentLink(orphaned by a parent with {count} handles)")
+            }
         }
     }
 }
@@ -403,6 +500,34 @@ mod tests {
     }
 
     #[test]
+    fn an_orphaned_link_keeps_its_count_until_unlinked_and_frees_the_header_once() {
+        let parent = CowShared::new(String::from("parent"));
+        let other = CowShared::new(String::from("other"));
+        let mut link = ParentLink::new();
+        link.link(&parent).unwrap();
+        assert!(!link.orphan(&other), "not linked to it: nothing changes");
+        assert!(!link.is_orphaned() && link.is_linked_to(&parent));
+        assert!(link.orphan(&parent));
+        assert!(!link.orphan(&parent), "orphaned once");
+        assert!(link.is_orphaned() && link.is_linked() && !link.is_linked_to(&parent));
+        assert!(!link.parent_is_writable(), "even with one parent handle");
+        assert_eq!(link.parent_ref_count(), Some(1));
+        assert_eq!(link.link(&other), Err(LinkError::AlreadyLinked));
+        assert_eq!(
+            parent.header().links.load(Ordering::Relaxed),
+            2,
+            "still counted"
+        );
+        assert_eq!(other.header().links.load(Ordering::Relaxed), 1);
+        drop(parent); // the header stays for the link; Miri's leak check sees the rest
+        assert!(link.unlink(), "the last count frees the header");
+        assert!(!link.is_linked() && !link.is_orphaned());
+        assert!(link.parent_is_writable(), "no parent");
+        link.link(&other).unwrap();
+        assert!(link.parent_is_writable());
+    }
+
+    #[test]
     fn a_linked_child_keeps_the_header_not_the_value() {
         let parent = CowShared::new(String::from("parent"));
         let mut link = ParentLink::new();
@@ -410,8 +535,8 @@ mod tests {
         drop(parent); // the String is dropped here; Miri's leak check sees the rest
         assert_eq!(link.parent_ref_count(), Some(0));
         assert!(
-            link.parent_is_writable(),
-            "a parent that is gone is no parent"
+            !link.parent_is_writable(),
+            "a parent that went cannot vouch for whoever holds the child now"
         );
         assert!(link.unlink(), "the last link frees the header");
         assert!(!link.unlink(), "unlinking an unlinked child is a no-op");

@@ -68,8 +68,9 @@ fn a_clone_of_a_linked_child_has_no_parent() {
 #[test]
 fn children_outlive_a_dropped_or_unwrapped_parent_safely() {
     // Children still linked when the parent's value goes (dropped, or moved out by
-    // try_unwrap) read the parent as gone; Miri checks nothing is read after free and
-    // its leak check that the header goes with the last link.
+    // try_unwrap) read the parent as gone, and so as not writable: the moved-out value
+    // may still hold them, in a new handle the links do not know. Miri checks nothing
+    // is read after free and its leak check that the header goes with the last link.
     let counter = Counter::new();
     let parent = CowShared::new(counter.value(0));
     let children: Vec<ParentLink> = (0..3).map(|_| ParentLink::new()).collect();
@@ -79,7 +80,7 @@ fn children_outlive_a_dropped_or_unwrapped_parent_safely() {
     let value = CowShared::try_unwrap(parent).expect("unique");
     for c in &children {
         assert_eq!(c.parent_ref_count(), Some(0));
-        assert!(c.parent_is_writable());
+        assert!(!c.parent_is_writable());
     }
     drop(value);
     assert_eq!(counter.drops(), 1);
@@ -190,9 +191,41 @@ fn the_parent_unlinks_children_that_leave_it() {
     assert_eq!(buf.n_memory(), 1);
 
     let kept = buf.memory(0).clone();
-    drop(buf); // parent gone; the block shared with `kept` reads as parentless
+    drop(buf); // parent gone while `kept` held the block too: the link cannot vouch
     assert_eq!(kept.link().parent_ref_count(), Some(0));
-    assert!(Memory::is_writable(&kept));
+    assert!(!Memory::is_writable(&kept));
+    // A buffer that takes the block in alone relinks it.
+    let mut again = Buffer::new();
+    Buffer::append_memory(&mut again, kept);
+    assert!(again.memory(0).link().is_linked_to(&again));
+    assert!(Memory::is_writable(again.memory(0)));
+}
+
+#[test]
+fn a_removed_block_still_held_elsewhere_is_orphaned_and_relinked_when_held_alone() {
+    let mut buf = Buffer::from_memories([Memory::from_vec(vec![1u8])]);
+    let mut copy = CowShared::new(Buffer::clone(&buf));
+    let removed = Buffer::remove_memory(&mut buf, 0);
+    assert!(removed.link().is_orphaned(), "the copy still holds it");
+    drop(removed);
+    assert!(
+        !Memory::is_writable(copy.memory(0)),
+        "orphaned: no vouching"
+    );
+    assert!(
+        Buffer::is_memory_writable(&copy, 0),
+        "the buffer's own answer is exact"
+    );
+    let at = CowShared::as_ptr(copy.memory(0));
+    Buffer::memory_mut(&mut copy, 0)[0] = 2; // held alone: in place, relinked here
+    assert_eq!(CowShared::as_ptr(copy.memory(0)), at);
+    assert!(copy.memory(0).link().is_linked_to(&copy));
+    assert!(Memory::is_writable(copy.memory(0)));
+    // And a link that another buffer orphans changes nothing here.
+    let mut other = Buffer::from_memories([Memory::from_vec(vec![0u8])]);
+    assert!(!other.memory(0).link().orphan(&copy));
+    Buffer::memory_mut(&mut other, 0)[0] = 1;
+    assert!(Memory::is_writable(other.memory(0)));
 }
 
 #[test]

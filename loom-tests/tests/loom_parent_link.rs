@@ -1,5 +1,7 @@
-//! loom models of ParentLink: live parent writability, racing links, and the
-//! parent's allocation outliving its value for as long as children link to it.
+//! loom models of ParentLink: live parent writability, racing links, the parent's
+//! allocation outliving its value for as long as children link to it, and a block of a
+//! shared buffer never reading as writable while the buffer its link names goes or lets
+//! go of it.
 #![cfg(loom)]
 
 use loom::alloc::Track;
@@ -98,7 +100,10 @@ fn unlink_racing_the_parents_last_drop_frees_the_parent_once() {
         // of the two comes last frees the allocation, exactly once.
         let count = link.parent_ref_count().unwrap();
         assert!(count <= 1);
-        assert!(link.parent_is_writable());
+        if !link.parent_is_writable() {
+            // Not orphaned and never shared: only a parent that went reads so.
+            assert_eq!(link.parent_ref_count(), Some(0));
+        }
         assert!(link.unlink());
         t.join().unwrap();
         assert_eq!(drops.load(Ordering::Relaxed), 1);
@@ -120,4 +125,76 @@ fn writing_a_block_of_a_shared_buffer_copies_and_the_reader_keeps_its_view() {
         assert_eq!(gain.memory(0).as_slice(), &[2, 1]);
         assert!(Memory::is_writable(gain.memory(0)));
     });
+}
+
+/// loom's DPOR keeps one last access per atomic, so a thread's own load of the block's
+/// count right before it drops its handle (a buffer checks whether it holds the block
+/// alone first) hides the reader's load from that drop, and the interleavings where the
+/// reader's loads straddle it go unexplored. The other thread therefore drops a spare
+/// handle to the block first: that drop comes straight after the reader's load.
+fn spare_handle(buffer: &CowShared<Buffer<u8>>) -> CowShared<Memory<u8>> {
+    buffer.memory(0).clone()
+}
+
+#[test]
+fn a_copy_never_reads_a_block_writable_while_the_buffer_it_was_linked_to_goes() {
+    loom::model(|| {
+        // The block is linked to `first`; `copy` shares it without being its parent,
+        // and has two handles throughout.
+        let first = Buffer::from_memories([Memory::from_vec(vec![0u8])]);
+        let copy = CowShared::new(Buffer::clone(&first));
+        let reader = copy.clone();
+        let spare = spare_handle(&first);
+        let t = thread::spawn(move || {
+            drop(spare);
+            drop(first);
+        });
+        // Whenever the block's own count reads one, `first` is gone, and its link must
+        // say so: it cannot vouch for `copy`.
+        assert!(!Memory::is_writable(copy.memory(0)));
+        t.join().unwrap();
+        assert!(!Memory::is_writable(copy.memory(0)));
+        drop(reader);
+        assert!(Buffer::is_memory_writable(&copy, 0));
+    });
+}
+
+/// `first` lets go of its block (writes it, so copies it; or removes it) while `copy`,
+/// which shares the block and has two handles, asks the block whether it is writable.
+/// `first` stays alive with one handle, so only the orphan mark can say no.
+fn a_buffer_letting_go_of_a_shared_block_never_makes_it_writable(remove: bool) {
+    loom::model(move || {
+        let mut first = Buffer::from_memories([Memory::from_vec(vec![0u8])]);
+        let copy = CowShared::new(Buffer::clone(&first));
+        let reader = copy.clone();
+        let spare = spare_handle(&first);
+        let t = thread::spawn(move || {
+            drop(spare);
+            if remove {
+                drop(Buffer::remove_memory(&mut first, 0));
+            } else {
+                Buffer::memory_mut(&mut first, 0)[0] = 1;
+            }
+            first
+        });
+        assert!(!Memory::is_writable(copy.memory(0)));
+        let first = t.join().unwrap();
+        assert_eq!(CowShared::ref_count(&first), 1);
+        assert!(!Memory::is_writable(copy.memory(0)));
+        if !remove {
+            assert!(Memory::is_writable(first.memory(0)), "its own copy, linked");
+        }
+        drop(reader);
+        assert!(Buffer::is_memory_writable(&copy, 0));
+    });
+}
+
+#[test]
+fn a_buffer_writing_a_shared_block_never_makes_the_old_one_writable_elsewhere() {
+    a_buffer_letting_go_of_a_shared_block_never_makes_it_writable(false);
+}
+
+#[test]
+fn a_buffer_removing_a_shared_block_never_makes_it_writable_elsewhere() {
+    a_buffer_letting_go_of_a_shared_block_never_makes_it_writable(true);
 }
