@@ -36,7 +36,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use mtsafe::{Object, ObjectLock, Property};
 
 mod support;
-use support::{both_at_once, timed_against, warm_up};
+use support::{both_at_once, timed_against, warm_up, warm_up_custom};
 
 fn object_lock(c: &mut Criterion) {
     let mut g = c.benchmark_group("object_lock");
@@ -60,7 +60,7 @@ fn object_lock_2_threads(c: &mut Criterion) {
     let mut g = c.benchmark_group("object_lock_2_threads");
     let spare = parking_lot::Mutex::new(0u64);
     let spare_once = || *black_box(&spare).lock() += 1;
-    warm_up(&mut g, spare_once);
+    warm_up_custom(&mut g, |n| timed_against(n, spare_once, spare_once));
     let ours = ObjectLock::new(0u64);
     let once = || *black_box(&ours).lock() += 1;
     g.bench_function("mtsafe_ObjectLock", |b| {
@@ -178,7 +178,9 @@ fn create_add_remove_2_threads(c: &mut Criterion) {
         Object::with_name("a", element()).sink(),
         Object::with_name("b", element()).sink(),
     );
-    warm_up(&mut g, || cycle(&bin_a));
+    warm_up_custom(&mut g, |n| {
+        both_at_once(n, || cycle(&bin_a), || cycle(&bin_b))
+    });
     g.bench_function("mtsafe_separate_trees", |b| {
         b.iter_custom(|n| both_at_once(n, || cycle(&bin_a), || cycle(&bin_b)))
     });

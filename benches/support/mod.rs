@@ -56,6 +56,16 @@ pub fn warm_up(g: &mut BenchmarkGroup<'_, WallTime>, mut op: impl FnMut()) {
     g.bench_function("0_warm_up", |b| b.iter(&mut op));
 }
 
+/// [`warm_up`] for a group whose entries time themselves (`iter_custom`): the warm-up
+/// runs the same kind of measurement, so that the first real entry is not the one
+/// that starts the second thread's core, or the harness, cold.
+pub fn warm_up_custom(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    mut timed: impl FnMut(u64) -> Duration,
+) {
+    g.bench_function("0_warm_up", |b| b.iter_custom(&mut timed));
+}
+
 /// The cargo target directory the bench was built into (`CARGO_TARGET_DIR`, else
 /// found from this executable's path, `<target>/release/deps/<bench>-<hash>`).
 pub fn target_dir() -> Option<PathBuf> {

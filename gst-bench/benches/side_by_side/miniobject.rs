@@ -21,6 +21,7 @@ use gstreamer as gst;
 use mtsafe::buffer::{Buffer, Memory};
 use mtsafe::CowShared;
 
+use crate::support::warm_up_custom;
 use crate::{ref_unref, timed_against, warm_up};
 
 /// The size of the one memory block of the buffers.
@@ -85,7 +86,9 @@ pub(crate) fn ref_unref_groups(c: &mut Criterion) {
     g.finish();
 
     let mut g = c.benchmark_group("gst_ref_unref_2_threads");
-    warm_up(&mut g, || ref_unref(&spare));
+    warm_up_custom(&mut g, |n| {
+        timed_against(n, || ref_unref(&spare), || ref_unref(&spare))
+    });
     g.bench_function("mtsafe_CowShared", |b| {
         b.iter_custom(|n| timed_against(n, || ref_unref(&cow), || ref_unref(&cow)))
     });

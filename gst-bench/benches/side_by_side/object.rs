@@ -23,7 +23,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use mtsafe::{Object, ObjectLock, Property};
 
-use crate::support::both_at_once;
+use crate::support::{both_at_once, warm_up_custom};
 use crate::{timed_against, warm_up, Group};
 
 fn identity() -> gst::Element {
@@ -96,7 +96,9 @@ fn object_lock_2_threads_mtsafe(g: &mut Group<'_>) {
 fn object_lock_2_threads(c: &mut Criterion) {
     let mut g = c.benchmark_group("gst_object_lock_2_threads");
     let spare = parking_lot::Mutex::new(0u64);
-    warm_up(&mut g, || lock_unlock(&spare));
+    warm_up_custom(&mut g, |n| {
+        timed_against(n, || lock_unlock(&spare), || lock_unlock(&spare))
+    });
     object_lock_2_threads_mtsafe(&mut g);
     let element = identity();
     g.bench_function("gstreamer_GST_OBJECT_LOCK", |b| {
@@ -255,7 +257,9 @@ fn make_add_remove(c: &mut Criterion) {
     g.finish();
 
     let mut g = c.benchmark_group("gst_make_add_remove_2_threads");
-    warm_up(&mut g, || vec_add_remove(&spare));
+    warm_up_custom(&mut g, |n| {
+        both_at_once(n, || vec_add_remove(&spare), || vec_add_remove(&spare))
+    });
     let (bin_a, bin_b) = (
         Object::with_name("a", ()).sink(),
         Object::with_name("b", ()).sink(),
