@@ -66,7 +66,7 @@ pub use cookie_list::{
 pub use cow::CowShared;
 pub use floating::Floating;
 pub use object::{IntoChild, Object, ObjectError, ObjectGuard, WeakObject};
-pub use object_lock::{ObjectLock, ObjectLockGuard};
+pub use object_lock::{MappedObjectLockGuard, ObjectLock, ObjectLockGuard};
 pub use parent_link::{LinkError, ParentLink, ParentRef};
 pub use property::{Property, Snapshot};
 

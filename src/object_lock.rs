@@ -46,6 +46,7 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::mem::ManuallyDrop;
 use core::ops::{Deref, DerefMut};
+use core::ptr::NonNull;
 
 use crate::sync::{
     current_thread_token, get_mut_ptr, park, unpark_one, AtomicUsize, CellMutPtr, Ordering,
@@ -146,6 +147,17 @@ impl<S> ObjectLock<S> {
         describe: impl FnOnce() -> D,
     ) -> ObjectLockGuard<'_, S> {
         let me = current_thread_token();
+        self.acquire(me, describe);
+        // SAFETY: `acquire` returned: this thread holds the lock, the word naming `me`,
+        // and no guard of this taking exists yet.
+        unsafe { self.make_guard_unchecked(me) }
+    }
+
+    /// Takes the lock for the calling thread, whose number is `me`: blocks while
+    /// another thread holds it, panics (naming it with `describe`) if this one does.
+    #[inline]
+    #[track_caller]
+    fn acquire<D: fmt::Display>(&self, me: usize, describe: impl FnOnce() -> D) {
         // Acquire: the previous holder's accesses happen before ours (module docs).
         // Relaxed on failure: the slow path reads the word again.
         if self
@@ -155,12 +167,17 @@ impl<S> ObjectLock<S> {
         {
             self.lock_slow(me, describe);
         }
-        self.locked_by(me)
     }
 
-    /// The guard of a lock the calling thread (`me`) has just taken.
+    /// The guard of a lock the calling thread has just taken.
+    ///
+    /// # Safety
+    /// The calling thread holds this lock, its word naming `me` (the thread's
+    /// `current_thread_token()`), and no other guard of this taking exists: the
+    /// guard gives access to the value and releases the lock when dropped (lock_api's
+    /// `make_guard_unchecked` contract).
     #[inline(always)]
-    fn locked_by(&self, me: usize) -> ObjectLockGuard<'_, S> {
+    unsafe fn make_guard_unchecked(&self, me: usize) -> ObjectLockGuard<'_, S> {
         ObjectLockGuard {
             lock: self,
             me,
@@ -288,7 +305,9 @@ impl<S> ObjectLock<S> {
                 Ordering::Acquire,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return Some(self.locked_by(me)),
+                // SAFETY: the exchange took the lock for this thread (`me`); no
+                // guard of this taking exists yet.
+                Ok(_) => return Some(unsafe { self.make_guard_unchecked(me) }),
                 Err(now) => word = now,
             }
         }
@@ -355,6 +374,110 @@ pub struct ObjectLockGuard<'a, S> {
 // `S: Sync` (`MutexGuard`'s rule); the raw-pointer marker is there only to keep the
 // guard from being *sent*.
 unsafe impl<S: Sync> Sync for ObjectLockGuard<'_, S> {}
+
+impl<'a, S> ObjectLockGuard<'a, S> {
+    /// Releases the lock, runs `f`, and takes the lock again before returning
+    /// (GStreamer's `GST_OBJECT_UNLOCK`, call out, `GST_OBJECT_LOCK`, as
+    /// `lock_api::MutexGuard::unlocked`): for calling code that may take this lock
+    /// itself, such as a user's callback, without holding it. Other threads may
+    /// change the value meanwhile: read it again afterwards. If `f` panics, the lock
+    /// is taken again before the guard's drop releases it.
+    ///
+    /// ```
+    /// use mtsafe::{ObjectLock, ObjectLockGuard};
+    ///
+    /// let state = ObjectLock::new(1u32);
+    /// let mut guard = state.lock();
+    /// let seen = ObjectLockGuard::unlocked(&mut guard, || *state.lock()); // no re-lock panic
+    /// assert_eq!(seen, 1);
+    /// assert!(state.is_locked_by_current_thread()); // held again
+    /// ```
+    #[track_caller]
+    pub fn unlocked<U>(this: &mut Self, f: impl FnOnce() -> U) -> U {
+        /// Takes the lock again when dropped: after `f`, returned or unwinding.
+        struct Relock<'g, 'a, S>(&'g mut ObjectLockGuard<'a, S>);
+        impl<S> Drop for Relock<'_, '_, S> {
+            fn drop(&mut self) {
+                let guard = &mut *self.0;
+                guard
+                    .lock
+                    .acquire(guard.me, || "an ObjectLock (taken again after `unlocked`)");
+                guard.value = ManuallyDrop::new(get_mut_ptr(&guard.lock.value));
+            }
+        }
+        // SAFETY: the guard's access to the value ends here (it is made anew by
+        // `Relock` before the guard is used again), and this thread holds the lock.
+        unsafe { ManuallyDrop::drop(&mut this.value) };
+        this.lock.unlock(this.me);
+        let _relock = Relock(this);
+        f()
+    }
+
+    /// A guard for a part of the value (lock_api's `MutexGuard::map`), holding the
+    /// same lock until it is dropped.
+    ///
+    /// ```
+    /// use mtsafe::{ObjectLock, ObjectLockGuard};
+    ///
+    /// let settings = ObjectLock::new((String::from("pad0"), 48_000u32));
+    /// let mut rate = ObjectLockGuard::map(settings.lock(), |s| &mut s.1);
+    /// *rate = 44_100;
+    /// assert!(settings.is_locked_by_current_thread());
+    /// drop(rate);
+    /// assert_eq!(settings.lock().1, 44_100);
+    /// ```
+    pub fn map<U: ?Sized>(
+        mut this: Self,
+        f: impl FnOnce(&mut S) -> &mut U,
+    ) -> MappedObjectLockGuard<'a, S, U> {
+        // The value lives in the lock, not in the guard: the pointer stays valid when
+        // the guard moves into the mapped one, which holds the lock as long.
+        let value = NonNull::from(f(&mut this));
+        MappedObjectLockGuard {
+            _guard: this,
+            value,
+        }
+    }
+}
+
+/// A guard for a part of an [`ObjectLock`]'s value ([`ObjectLockGuard::map`]):
+/// the part while the lock is held; unlocks when dropped.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct MappedObjectLockGuard<'a, S, U: ?Sized> {
+    /// Holds the lock (released when dropped); never used for access, since
+    /// `value` may borrow any part of the value.
+    _guard: ObjectLockGuard<'a, S>,
+    value: NonNull<U>,
+}
+
+// SAFETY: as for `ObjectLockGuard`: sharing the guard shares `&U` (and nothing of `S`
+// but what `U` is part of); it is never sent (its inner guard is not `Send`).
+unsafe impl<S: Sync, U: ?Sized + Sync> Sync for MappedObjectLockGuard<'_, S, U> {}
+
+impl<S, U: ?Sized> Deref for MappedObjectLockGuard<'_, S, U> {
+    type Target = U;
+
+    #[inline(always)]
+    fn deref(&self) -> &U {
+        // SAFETY: `value` points into the value of the lock that `guard` holds, made
+        // from a unique borrow of it; nothing else reaches it while the lock is held.
+        unsafe { self.value.as_ref() }
+    }
+}
+
+impl<S, U: ?Sized> DerefMut for MappedObjectLockGuard<'_, S, U> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut U {
+        // SAFETY: as for `deref`, and `&mut self` makes this borrow unique.
+        unsafe { self.value.as_mut() }
+    }
+}
+
+impl<S, U: ?Sized + fmt::Debug> fmt::Debug for MappedObjectLockGuard<'_, S, U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
 
 impl<S> Deref for ObjectLockGuard<'_, S> {
     type Target = S;

@@ -195,3 +195,49 @@ fn parked_waiters_are_all_woken_and_exclusion_holds() {
     assert_eq!(*lock.lock(), (threads * per_thread) as u64);
     assert!(!lock.is_locked());
 }
+
+/// `unlocked` (GStreamer's unlock, call out, re-lock): another thread takes the lock
+/// while the callback runs, and the guard holds it again afterwards, also when the
+/// callback panics.
+#[test]
+fn unlocked_lets_others_in_and_takes_the_lock_again() {
+    use mtsafe::ObjectLockGuard;
+    let state = ObjectLock::new(0u32);
+    let mut guard = state.lock();
+    *guard = 1;
+    thread::scope(|s| {
+        ObjectLockGuard::unlocked(&mut guard, || {
+            assert!(!state.is_locked());
+            s.spawn(|| *state.lock() += 10).join().unwrap();
+        });
+    });
+    assert!(state.is_locked_by_current_thread());
+    assert_eq!(*guard, 11, "the other thread's write is seen");
+    let panicked = catch_unwind(AssertUnwindSafe(|| {
+        ObjectLockGuard::unlocked(&mut guard, || panic!("a callback fails"));
+    }));
+    assert!(panicked.is_err());
+    assert!(
+        state.is_locked_by_current_thread(),
+        "taken again while unwinding"
+    );
+    *guard += 1;
+    drop(guard);
+    assert!(!state.is_locked());
+    assert_eq!(*state.lock(), 12);
+}
+
+/// A mapped guard holds the lock until it is dropped and reaches only its part.
+#[test]
+fn a_mapped_guard_holds_the_lock() {
+    use mtsafe::ObjectLockGuard;
+    let state = ObjectLock::new((String::from("src"), vec![1u8]));
+    let mut part = ObjectLockGuard::map(state.lock(), |s| &mut s.1);
+    part.push(2);
+    assert!(state.try_lock().is_none());
+    thread::scope(|s| {
+        assert!(s.spawn(|| state.try_lock().is_none()).join().unwrap());
+    });
+    drop(part);
+    assert_eq!(state.lock().1, [1, 2]);
+}

@@ -74,3 +74,24 @@ fn owner_checks_under_contention() {
         assert_eq!(all, [0, 1, 10]);
     });
 }
+
+/// `ObjectLockGuard::unlocked`: another thread may take the lock while the callback
+/// runs; the guard's accesses after it are ordered after the other holder's (loom's
+/// cell tracking reports any that is not), and both increments land.
+#[test]
+fn unlocked_takes_the_lock_again() {
+    use mtsafe::ObjectLockGuard;
+    loom::model(|| {
+        let lock = Arc::new(ObjectLock::new(0u32));
+        let other = Arc::clone(&lock);
+        let t = thread::spawn(move || {
+            *other.lock() += 1;
+        });
+        let mut guard = lock.lock();
+        ObjectLockGuard::unlocked(&mut guard, || {});
+        *guard += 10;
+        drop(guard);
+        t.join().unwrap();
+        assert_eq!(*lock.lock(), 11);
+    });
+}
