@@ -52,7 +52,6 @@
 pub mod buffer;
 mod cookie_list;
 mod cow;
-mod floating;
 mod object;
 mod object_lock;
 mod parent_link;
@@ -64,8 +63,7 @@ pub use cookie_list::{
     SnapshotIter,
 };
 pub use cow::CowShared;
-pub use floating::Floating;
-pub use object::{IntoChild, Object, ObjectError, ObjectGuard, WeakObject};
+pub use object::{Floating, IntoChild, Object, ObjectError, ObjectGuard, WeakObject};
 pub use object_lock::{MappedObjectLockGuard, ObjectLock, ObjectLockGuard};
 pub use parent_link::{LinkError, ParentLink, ParentRef};
 pub use property::{Property, Snapshot};

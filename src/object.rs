@@ -34,6 +34,7 @@
 //! or taken while walking it, are dropped after every lock is released, so an
 //! object's last reference never goes while a lock is held.
 
+mod floating;
 mod name;
 
 use core::cell::OnceCell;
@@ -42,9 +43,10 @@ use core::ops::Deref;
 
 use crate::cookie_list::{CookieIter, CookieList, ListSnapshot};
 use crate::cow::{CowShared, WeakShared};
-use crate::floating::{FloatState, Floating};
 use crate::object_lock::ObjectLock;
 use crate::sync::{default_name, Mutex};
+use floating::FloatState;
+pub use floating::Floating;
 use name::Name;
 
 /// What an object's own lock protects.

@@ -42,7 +42,7 @@ use core::fmt;
 use core::mem::ManuallyDrop;
 use core::ops::Deref;
 
-use crate::object::Object;
+use super::Object;
 use crate::sync::{abort, AtomicU64, Ordering};
 
 const FLOATING: u64 = 1;
