@@ -582,11 +582,17 @@ impl<T> WeakShared<T> {
     /// Whether this weak handle is to the value at `value` (which may be being
     /// dropped: this compares addresses only).
     pub(crate) fn points_to(&self, value: *const T) -> bool {
+        self.value_ptr() == value
+    }
+
+    /// The address of the value this weak handle is to (alive or not: the handle
+    /// keeps the allocation, so no other value can have the address meanwhile).
+    pub(crate) fn value_ptr(&self) -> *const T {
         // SAFETY: our link count keeps the allocation; `addr_of!` computes the field's
         // address without reading it or making a reference.
         let ours = unsafe { core::ptr::addr_of!((*self.ptr.as_ptr()).value) };
         // `ManuallyDrop<T>` is `repr(transparent)`: its address is the value's.
-        ours.cast::<T>() == value
+        ours.cast::<T>()
     }
 
     /// Whether this weak handle and `strong` name the same allocation.

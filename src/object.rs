@@ -365,11 +365,16 @@ impl<T> Object<T> {
         Floating::from_handle(this)
     }
 
+    /// The address of the object (its identity: `Eq`, `Hash`, `Ord`).
+    fn value_ptr(&self) -> *const ObjectInner<T> {
+        CowShared::as_ptr(&self.inner)
+    }
+
     /// The order in which two tree locks are taken: the object's address (under
     /// loom a number given at creation, see `lock_order`).
     fn lock_order(&self) -> u64 {
         #[cfg(not(loom))]
-        return core::ptr::from_ref::<ObjectInner<T>>(&self.inner).addr() as u64;
+        return self.value_ptr().addr() as u64;
         #[cfg(loom)]
         return self.inner.lock_order;
     }
@@ -892,6 +897,75 @@ impl<T> WeakObject<T> {
     /// A handle, if the object is still alive.
     pub fn upgrade(&self) -> Option<Object<T>> {
         self.inner.upgrade().map(|inner| Object { inner })
+    }
+}
+
+/// Identity, as `Arc::ptr_eq`: two handles are equal when they are the same object,
+/// whatever their data (`T` need not be comparable); `Hash` and `Ord` follow (by
+/// address: stable while either handle lives, meaningless across runs), so objects
+/// can be set members and map keys.
+///
+/// ```
+/// use mtsafe::Object;
+/// use std::collections::HashSet;
+///
+/// let (a, b) = (Object::with_name("a", ()).sink(), Object::with_name("b", ()).sink());
+/// let seen: HashSet<_> = [a.clone(), b.clone(), a.clone()].into_iter().collect();
+/// assert_eq!(seen.len(), 2);
+/// assert!(a == a.clone() && a != b);
+/// assert!(a.downgrade() == a.downgrade() && a.downgrade() != b.downgrade());
+/// ```
+impl<T> PartialEq for Object<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Object::ptr_eq(self, other)
+    }
+}
+
+impl<T> Eq for Object<T> {}
+
+impl<T> core::hash::Hash for Object<T> {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.value_ptr().hash(state);
+    }
+}
+
+impl<T> PartialOrd for Object<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<T> Ord for Object<T> {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.value_ptr().cmp(&other.value_ptr())
+    }
+}
+
+/// Identity, as for [`Object`]: the same object, alive or not (a weak handle keeps
+/// the object's allocation, so no other object can take its address meanwhile).
+impl<T> PartialEq for WeakObject<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner.value_ptr() == other.inner.value_ptr()
+    }
+}
+
+impl<T> Eq for WeakObject<T> {}
+
+impl<T> core::hash::Hash for WeakObject<T> {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.inner.value_ptr().hash(state);
+    }
+}
+
+impl<T> PartialOrd for WeakObject<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<T> Ord for WeakObject<T> {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.inner.value_ptr().cmp(&other.inner.value_ptr())
     }
 }
 
