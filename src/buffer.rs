@@ -58,6 +58,7 @@ pub use pool::{BufferPool, Filling, PoolStats};
 ///
 /// Clone copies the samples and gives a block with no parent.
 #[derive(Clone)]
+#[doc(alias = "GstMemory")]
 pub struct Memory<S> {
     link: ParentLink,
     data: Box<[S]>,
@@ -159,6 +160,7 @@ impl<S: fmt::Debug> fmt::Debug for Memory<S> {
 /// [`Memory::is_writable`] cannot follow it, while [`is_memory_writable`](
 /// Self::is_memory_writable) and [`memory_mut`](Self::memory_mut), which ask the buffer,
 /// are unaffected.
+#[doc(alias = "GstBuffer")]
 pub struct Buffer<S> {
     memories: Vec<CowShared<Memory<S>>>,
     /// A free-form position (a frame counter, a timestamp), copied with the buffer.

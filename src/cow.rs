@@ -166,6 +166,7 @@ unsafe fn release_allocation<T>(header: NonNull<Header>) {
 ///
 /// Like `Arc`, cloning past `isize::MAX` handles aborts the process rather than wrap
 /// the count.
+#[doc(alias = "GstMiniObject")]
 pub struct CowShared<T> {
     ptr: NonNull<Inner<T>>,
     /// This handle owns a share of an `Inner<T>` (and may drop the `T`).
@@ -226,6 +227,7 @@ impl<T> CowShared<T> {
     /// A snapshot: other threads may clone or drop handles at any time, so use it for
     /// diagnostics and tests, and [`is_writable`](Self::is_writable) for decisions.
     #[inline]
+    #[doc(alias = "GST_MINI_OBJECT_REFCOUNT_VALUE")]
     pub fn ref_count(this: &Self) -> usize {
         // Relaxed: a number for reporting; nothing is read on the strength of it.
         this.header().strong.load(Ordering::Relaxed)
@@ -238,6 +240,7 @@ impl<T> CowShared<T> {
     /// cloned from this one. `false` may become true at any moment as other threads
     /// drop theirs.
     #[inline]
+    #[doc(alias = "gst_mini_object_is_writable")]
     pub fn is_writable(this: &Self) -> bool {
         // Acquire: pairs with the Release decrement of every handle dropped before,
         // so their reads of the value happen before any write this answer permits.
@@ -348,6 +351,8 @@ impl<T: Clone> CowShared<T> {
     /// releases this handle's reference to the original, which the other holders keep
     /// unchanged.
     #[inline]
+    #[doc(alias = "make_mut")]
+    #[doc(alias = "gst_mini_object_make_writable")]
     pub fn get_writable(this: &mut Self) -> &mut T {
         if !Self::is_writable(this) {
             Self::copy_into(this);
@@ -380,6 +385,7 @@ impl<T: Clone> CowShared<T> {
     /// ```
     #[inline]
     #[must_use = "make_writable consumes the handle and returns the writable one"]
+    #[doc(alias = "gst_mini_object_make_writable")]
     pub fn make_writable(mut this: Self) -> Self {
         Self::get_writable(&mut this);
         this

@@ -141,6 +141,7 @@ enum Refusal<T> {
 /// assert!(src.parent().is_none());
 /// # Ok::<(), ObjectError>(())
 /// ```
+#[doc(alias = "GstObject")]
 pub struct Object<T> {
     inner: CowShared<ObjectInner<T>>,
 }
@@ -343,6 +344,7 @@ impl<T> Object<T> {
     }
 
     /// Whether one reference to the object is floating (owned by nobody yet).
+    #[doc(alias = "g_object_is_floating")]
     pub fn is_floating(this: &Self) -> bool {
         this.inner.float.is_floating()
     }
@@ -350,6 +352,8 @@ impl<T> Object<T> {
     /// `gst_object_ref_sink`: a new handle that adopts the floating reference if the
     /// object is floating (the count stays, the flag clears), or adds a reference if
     /// not. Of two threads racing here on one floating object, exactly one adopts.
+    #[doc(alias = "gst_object_ref_sink")]
+    #[doc(alias = "g_object_ref_sink")]
     pub fn ref_sink(this: &Self) -> Self {
         // The new handle's own count first: whatever the claim's outcome, the
         // handle is backed by a count (module docs of `floating`).
@@ -361,6 +365,7 @@ impl<T> Object<T> {
     /// `g_object_force_floating`: this handle's reference becomes floating again
     /// (owned by nobody until sunk). On an object that is floating already the flag
     /// stays with the reference that floats, and this one stays ordinary.
+    #[doc(alias = "g_object_force_floating")]
     pub fn force_floating(this: Self) -> Floating<T> {
         Floating::from_handle(this)
     }
@@ -393,6 +398,7 @@ impl<T> Object<T> {
 
     /// A copy of the name (`gst_object_get_name`), taken under the name's own lock
     /// (never the object lock).
+    #[doc(alias = "gst_object_get_name")]
     pub fn name(&self) -> String {
         self.inner.name.lock().to_string()
     }
@@ -408,6 +414,7 @@ impl<T> Object<T> {
 
     /// Renames an object that has no parent (`gst_object_set_name`). A parented
     /// object is refused: its parent relies on its name being unique.
+    #[doc(alias = "gst_object_set_name")]
     pub fn set_name(&self, name: impl Into<String>) -> Result<(), ObjectError> {
         let core = self.lock_core();
         // Held in a local, not a condition's temporary: the handle may be the
@@ -455,6 +462,7 @@ impl<T> Object<T> {
     /// let _guard = object.lock();
     /// assert!(object.is_locked_by_current_thread());
     /// ```
+    #[doc(alias = "GST_OBJECT_LOCK")]
     pub fn lock(&self) -> ObjectGuard<'_, T> {
         ObjectGuard {
             object: self,
@@ -485,6 +493,7 @@ impl<T> Object<T> {
 
     /// The parent, as a new reference taken under this object's lock
     /// (`gst_object_get_parent`), or `None`.
+    #[doc(alias = "gst_object_get_parent")]
     pub fn parent(&self) -> Option<Object<T>> {
         let core = self.lock_core();
         let parent = Self::live_parent(&core.parent);
@@ -493,12 +502,14 @@ impl<T> Object<T> {
     }
 
     /// Whether `parent` is this object's parent.
+    #[doc(alias = "gst_object_has_as_parent")]
     pub fn has_as_parent(&self, parent: &Object<T>) -> bool {
         self.parent().is_some_and(|p| Object::ptr_eq(&p, parent))
     }
 
     /// Whether `ancestor` is this object, its parent, or an ancestor of its parent
     /// (`gst_object_has_as_ancestor`: an object is its own ancestor).
+    #[doc(alias = "gst_object_has_as_ancestor")]
     pub fn has_as_ancestor(&self, ancestor: &Object<T>) -> bool {
         self.walk_ancestors(ancestor, drop)
     }
@@ -596,6 +607,8 @@ impl<T> Object<T> {
     /// is an ancestor of this object, or has the name of a child already here. A
     /// floating child given to a refused add is destroyed (unless other handles
     /// hold it), never leaked.
+    #[doc(alias = "gst_bin_add")]
+    #[doc(alias = "gst_object_set_parent")]
     pub fn add(&self, child: impl IntoChild<T>) -> Result<(), ObjectError> {
         // On success the reference moves into the list; on failure it comes back
         // and is dropped here, after every lock is released.
@@ -714,6 +727,7 @@ impl<T> Object<T> {
     /// children (bumping their cookie). The parent's reference is released after
     /// every lock is, so a child held by nobody else is destroyed then. Removing an
     /// object from itself is refused (`NotAChild`), as GStreamer refuses it.
+    #[doc(alias = "gst_bin_remove")]
     pub fn remove(&self, child: &Object<T>) -> Result<(), ObjectError> {
         let removed = self.with_tree_locked(|| self.remove_in_tree(child));
         // The parent's reference goes here, after every lock.
@@ -757,6 +771,7 @@ impl<T> Object<T> {
     /// (its tree's lock, as `gst_object_unparent` works under the object lock): of
     /// several threads unparenting one child, exactly one gets `Ok(true)` and the
     /// others `Ok(false)`.
+    #[doc(alias = "gst_object_unparent")]
     pub fn unparent(&self) -> Result<bool, ObjectError> {
         let (removed, parent) = self.with_tree_locked(|| {
             // Under the tree's lock the parent read here stays the parent (a dying
@@ -778,6 +793,7 @@ impl<T> Object<T> {
     /// step hands out a new reference, takes no lock, and reports
     /// [`Resync`](crate::Resync) if the children changed since the iterator was made
     /// or last resynced.
+    #[doc(alias = "gst_bin_iterate_elements")]
     pub fn children(&self) -> CookieIter<'_, Object<T>> {
         self.inner.children.iter()
     }
@@ -798,6 +814,7 @@ impl<T> Object<T> {
     }
 
     /// The child named `name`, as a new reference (`gst_bin_get_by_name`, one level).
+    #[doc(alias = "gst_bin_get_by_name")]
     pub fn child_by_name(&self, name: &str) -> Option<Object<T>> {
         self.children_snapshot()
             .iter()

@@ -107,6 +107,7 @@ const PARKED: usize = 1;
 /// fn assert_send<X: Send>() {}
 /// assert_send::<mtsafe::ObjectLockGuard<'static, u32>>();
 /// ```
+#[doc(alias = "GST_OBJECT_LOCK")]
 pub struct ObjectLock<S> {
     /// The lock and its holder (module docs' table).
     word: AtomicUsize,
@@ -393,6 +394,7 @@ impl<'a, S> ObjectLockGuard<'a, S> {
     /// assert!(state.is_locked_by_current_thread()); // held again
     /// ```
     #[track_caller]
+    #[doc(alias = "GST_OBJECT_UNLOCK")]
     pub fn unlocked<U>(this: &mut Self, f: impl FnOnce() -> U) -> U {
         /// Takes the lock again when dropped: after `f`, returned or unwinding.
         struct Relock<'g, 'a, S>(&'g mut ObjectLockGuard<'a, S>);

@@ -230,6 +230,8 @@ impl std::error::Error for LinkError {}
 /// another allocation through `&mut` (`mem::swap`, `mem::replace`, assigning over it):
 /// the link still names the allocation, so a parent type whose values are moved that
 /// way must unlink or orphan its children first.
+#[doc(alias = "gst_mini_object_add_parent")]
+#[doc(alias = "parent_refcount")]
 pub struct ParentLink {
     /// The parent's header, or null, with the [`ORPHANED`] bit set once the parent let
     /// go of the child. Set by `link` (compare-exchange from null), marked by `orphan`

@@ -35,6 +35,8 @@ use crate::sync::{guard_from_arc, guard_into_arc, Arc, ArcSwap, SwapGuard};
 /// });
 /// assert_eq!(*counter.load(), 400);
 /// ```
+#[doc(alias = "g_object_get")]
+#[doc(alias = "g_object_set")]
 pub struct Property<V> {
     cell: ArcSwap<V>,
 }

@@ -169,6 +169,7 @@ impl FloatState {
 /// A `Floating<T>` derefs to its object, so a handle can be taken from it without
 /// sinking it (`g_object_ref` on a floating object: the object stays floating).
 #[must_use = "a floating object is destroyed when dropped: sink it or add it to a parent"]
+#[doc(alias = "GInitiallyUnowned")]
 pub struct Floating<T> {
     object: ManuallyDrop<Object<T>>,
     /// The generation whose flag this reference owns, or `None` when it was made by
@@ -199,6 +200,8 @@ impl<T> Floating<T> {
     /// cleared (`g_object_ref_sink` by the creator). If a handle's
     /// [`ref_sink`](Object::ref_sink) adopted it first, this is an ordinary new
     /// reference instead, as `ref_sink` on a non-floating object is.
+    #[doc(alias = "g_object_ref_sink")]
+    #[doc(alias = "gst_object_ref_sink")]
     pub fn sink(self) -> Object<T> {
         let mut this = ManuallyDrop::new(self);
         if let Some(claim) = this.claim {
