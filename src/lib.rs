@@ -50,6 +50,8 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod buffer;
+#[cfg(doctest)]
+mod compile_fail_tests;
 mod cookie_list;
 mod cow;
 mod object;
