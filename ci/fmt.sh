@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# rustfmt over the whole workspace (no build, no system packages).
+source "$(dirname "$0")/lib.sh"
+step "cargo fmt --check"
+cargo fmt --all --check

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The PipeWire example: its packages (installed when root, from bookworm-backports),
+# clippy, and the end-to-end run against a private daemon (scripts/pipewire/e2e.sh:
+# lock-proof compile-fail tests, hot-plug, audio level and frame count, no copy in
+# the meter, no allocation in the process callbacks, no "wrong context" line, the
+# unlocked demo's warning, daemon death, daemons stopped by PID). Without the
+# packages and without root: SKIPPED; with root, a failed install fails.
+source "$(dirname "$0")/lib.sh"
+step "PipeWire packages for the PipeWire example"
+if ! bash scripts/pipewire/install.sh --check >/dev/null 2>&1 && ! can_install; then
+    skip "PipeWire example" "PipeWire's packages are missing and this is not root with apt-get (scripts/pipewire/install.sh installs them)"
+    exit 0
+fi
+bash scripts/pipewire/install.sh
+step "cargo clippy -p mtsafe-pipewire-example --all-targets -D warnings"
+cargo clippy -p mtsafe-pipewire-example --all-targets -- -D warnings
+step "PipeWire example end to end (scripts/pipewire/e2e.sh)"
+tests pipewire bash scripts/pipewire/e2e.sh
