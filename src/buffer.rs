@@ -57,6 +57,17 @@ pub use pool::{BufferPool, Filling, PoolStats};
 /// [`Buffer`].
 ///
 /// Clone copies the samples and gives a block with no parent.
+///
+/// ```
+/// use mtsafe::buffer::Memory;
+/// use mtsafe::CowShared;
+///
+/// let block = Memory::from_vec(vec![0.5f32, -0.5]);
+/// assert_eq!(&block[..], [0.5, -0.5]);         // derefs to its samples
+/// assert!(Memory::is_writable(&block));       // one handle, no parent
+/// let copy = Memory::clone(&block);           // a deep copy, with no parent
+/// assert!(!CowShared::ptr_eq(&CowShared::new(copy), &block));
+/// ```
 #[derive(Clone)]
 #[doc(alias = "GstMemory")]
 pub struct Memory<S> {
@@ -66,6 +77,12 @@ pub struct Memory<S> {
 
 impl<S> Memory<S> {
     /// A new shared block, with no parent yet.
+    ///
+    /// ```
+    /// let block = mtsafe::buffer::Memory::from_vec(vec![1u8, 2, 3]);
+    /// assert_eq!(block.len(), 3);
+    /// assert!(!block.link().is_linked());
+    /// ```
     pub fn from_vec(data: Vec<S>) -> CowShared<Self> {
         CowShared::new(Self {
             link: ParentLink::new(),
@@ -74,11 +91,23 @@ impl<S> Memory<S> {
     }
 
     /// The samples.
+    ///
+    /// ```
+    /// let block = mtsafe::buffer::Memory::from_vec(vec![1i16, 2]);
+    /// assert_eq!(block.as_slice(), &[1, 2]);
+    /// ```
     pub fn as_slice(&self) -> &[S] {
         &self.data
     }
 
     /// The link to the buffer that holds this block.
+    ///
+    /// ```
+    /// use mtsafe::buffer::{Buffer, Memory};
+    ///
+    /// let buffer = Buffer::from_memories([Memory::from_vec(vec![0u8; 4])]);
+    /// assert!(buffer.memory(0).link().is_linked_to(&buffer));
+    /// ```
     pub fn link(&self) -> &ParentLink {
         &self.link
     }
@@ -115,6 +144,17 @@ impl<S> Memory<S> {
     /// another holder kept it reads as not writable until a buffer holding it alone
     /// relinks it ([`Buffer::memory_mut`], [`Buffer::append_memory`]), since the link
     /// cannot tell who holds it now. [`Buffer::is_memory_writable`] is exact.
+    ///
+    /// ```
+    /// use mtsafe::buffer::{Buffer, Memory};
+    ///
+    /// let buffer = Buffer::from_memories([Memory::from_vec(vec![0u8; 4])]);
+    /// assert!(Memory::is_writable(buffer.memory(0)));  // one buffer, one handle each
+    /// let reader = buffer.clone();                    // the buffer is shared now
+    /// assert!(!Memory::is_writable(buffer.memory(0)));
+    /// drop(reader);
+    /// assert!(Memory::is_writable(buffer.memory(0)));
+    /// ```
     pub fn is_writable(block: &CowShared<Self>) -> bool {
         // The block's own count first: its Acquire load is what makes the parent's
         // orphan mark, or its going, visible here once the count reads one (see
@@ -125,6 +165,11 @@ impl<S> Memory<S> {
 
 impl<S: Default + Clone> Memory<S> {
     /// A new shared block of `len` default samples (silence, for numbers).
+    ///
+    /// ```
+    /// let silence = mtsafe::buffer::Memory::<f32>::zeroed(480);
+    /// assert!(silence.iter().all(|&s| s == 0.0));
+    /// ```
     pub fn zeroed(len: usize) -> CowShared<Self> {
         Self::from_vec(vec![S::default(); len])
     }
@@ -169,6 +214,14 @@ pub struct Buffer<S> {
 
 impl<S> Buffer<S> {
     /// An empty, writable buffer.
+    ///
+    /// ```
+    /// use mtsafe::buffer::Buffer;
+    /// use mtsafe::CowShared;
+    ///
+    /// let buffer = Buffer::<f32>::new();
+    /// assert!(buffer.is_empty() && CowShared::is_writable(&buffer));
+    /// ```
     pub fn new() -> CowShared<Self> {
         CowShared::new(Self {
             memories: Vec::new(),
@@ -177,6 +230,13 @@ impl<S> Buffer<S> {
     }
 
     /// The number of blocks.
+    ///
+    /// ```
+    /// use mtsafe::buffer::{Buffer, Memory};
+    ///
+    /// let stereo = Buffer::from_memories([Memory::<f32>::zeroed(4), Memory::zeroed(4)]);
+    /// assert_eq!(stereo.n_memory(), 2);
+    /// ```
     pub fn n_memory(&self) -> usize {
         self.memories.len()
     }
@@ -185,27 +245,71 @@ impl<S> Buffer<S> {
     ///
     /// # Panics
     /// When `index` is out of range.
+    ///
+    /// ```
+    /// use mtsafe::buffer::{Buffer, Memory};
+    ///
+    /// let buffer = Buffer::from_memories([Memory::from_vec(vec![7u8])]);
+    /// assert_eq!(buffer.memory(0)[0], 7);
+    /// ```
     pub fn memory(&self, index: usize) -> &CowShared<Memory<S>> {
         &self.memories[index]
     }
 
     /// All blocks, borrowed.
+    ///
+    /// ```
+    /// use mtsafe::buffer::{Buffer, Memory};
+    ///
+    /// let buffer = Buffer::from_memories([Memory::from_vec(vec![1u8]), Memory::from_vec(vec![2, 3])]);
+    /// let lens: Vec<usize> = buffer.memories().iter().map(|m| m.len()).collect();
+    /// assert_eq!(lens, [1, 2]);
+    /// ```
     pub fn memories(&self) -> &[CowShared<Memory<S>>] {
         &self.memories
     }
 
     /// The samples in all blocks together.
+    ///
+    /// ```
+    /// use mtsafe::buffer::{Buffer, Memory};
+    ///
+    /// let buffer = Buffer::from_memories([Memory::from_vec(vec![1u8]), Memory::from_vec(vec![2, 3])]);
+    /// assert_eq!(buffer.len(), 3);
+    /// ```
     pub fn len(&self) -> usize {
         self.memories.iter().map(|m| m.len()).sum()
     }
 
     /// Whether the buffer holds no sample.
+    ///
+    /// ```
+    /// use mtsafe::buffer::{Buffer, Memory};
+    ///
+    /// assert!(Buffer::<u8>::new().is_empty());
+    /// assert!(Buffer::from_memories([Memory::<u8>::from_vec(vec![])]).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Whether block `index` can be written in place through `this`: the buffer and the
     /// block each have one handle. [`memory_mut`](Self::memory_mut) copies nothing then.
+    ///
+    /// ```
+    /// use mtsafe::buffer::{Buffer, Memory};
+    ///
+    /// let mut buffer = Buffer::from_memories([Memory::from_vec(vec![0u8; 4])]);
+    /// assert!(Buffer::is_memory_writable(&buffer, 0));
+    /// let copy = buffer.clone();
+    /// assert!(!Buffer::is_memory_writable(&buffer, 0)); // the buffer is shared
+    /// drop(copy);
+    /// let block = buffer.memory(0).clone();
+    /// assert!(!Buffer::is_memory_writable(&buffer, 0)); // the block is shared
+    /// drop(block);
+    /// assert!(Buffer::is_memory_writable(&buffer, 0));
+    /// Buffer::memory_mut(&mut buffer, 0)[0] = 1;        // in place: nothing copied
+    /// ```
     pub fn is_memory_writable(this: &CowShared<Self>, index: usize) -> bool {
         CowShared::is_writable(this) && CowShared::is_writable(&this.memories[index])
     }
@@ -213,6 +317,13 @@ impl<S> Buffer<S> {
 
 impl<S: Clone> Buffer<S> {
     /// A writable buffer holding `memories`, linked to it.
+    ///
+    /// ```
+    /// use mtsafe::buffer::{Buffer, Memory};
+    ///
+    /// let buffer = Buffer::from_memories([Memory::from_vec(vec![0.5f32; 2])]);
+    /// assert!(buffer.memory(0).link().is_linked_to(&buffer));
+    /// ```
     pub fn from_memories(
         memories: impl IntoIterator<Item = CowShared<Memory<S>>>,
     ) -> CowShared<Self> {
@@ -230,6 +341,15 @@ impl<S: Clone> Buffer<S> {
     /// block with no link. A shared block that has a link keeps it; it is not writable
     /// in place while shared anyway, and [`memory_mut`](Self::memory_mut) relinks it
     /// once this buffer holds it alone, or gives this buffer its own copy.
+    ///
+    /// ```
+    /// use mtsafe::buffer::{Buffer, Memory};
+    ///
+    /// let mut buffer = Buffer::new();
+    /// Buffer::append_memory(&mut buffer, Memory::from_vec(vec![1u8, 2]));
+    /// assert_eq!(buffer.n_memory(), 1);
+    /// assert!(Memory::is_writable(buffer.memory(0)));
+    /// ```
     pub fn append_memory(this: &mut CowShared<Self>, mut memory: CowShared<Memory<S>>) {
         let (buffer, parent) = CowShared::get_writable_as_parent(this);
         Memory::unlink_if_alone(&mut memory);
@@ -244,6 +364,16 @@ impl<S: Clone> Buffer<S> {
     ///
     /// # Panics
     /// When `index` is out of range.
+    ///
+    /// ```
+    /// use mtsafe::buffer::{Buffer, Memory};
+    ///
+    /// let mut buffer = Buffer::from_memories([Memory::from_vec(vec![1u8]), Memory::from_vec(vec![2])]);
+    /// let first = Buffer::remove_memory(&mut buffer, 0);
+    /// assert_eq!(first[0], 1);
+    /// assert!(!first.link().is_linked());              // held alone: unlinked
+    /// assert_eq!(buffer.n_memory(), 1);
+    /// ```
     pub fn remove_memory(this: &mut CowShared<Self>, index: usize) -> CowShared<Memory<S>> {
         let (buffer, parent) = CowShared::get_writable_as_parent(this);
         let mut memory = buffer.memories.remove(index);
@@ -260,6 +390,19 @@ impl<S: Clone> Buffer<S> {
     ///
     /// # Panics
     /// When `index` is out of range.
+    ///
+    /// ```
+    /// use mtsafe::buffer::{Buffer, Memory};
+    /// use mtsafe::CowShared;
+    ///
+    /// let mut gain = Buffer::from_memories([Memory::from_vec(vec![0.5f32; 2]), Memory::from_vec(vec![0.25; 2])]);
+    /// let meter = gain.clone();
+    /// for s in Buffer::memory_mut(&mut gain, 0) {
+    ///     *s *= 2.0;                                   // the buffer and the left block copied
+    /// }
+    /// assert_eq!((meter.memory(0)[0], gain.memory(0)[0]), (0.5, 1.0));
+    /// assert!(CowShared::ptr_eq(meter.memory(1), gain.memory(1))); // right block still shared
+    /// ```
     pub fn memory_mut(this: &mut CowShared<Self>, index: usize) -> &mut [S] {
         let (buffer, parent) = CowShared::get_writable_as_parent(this);
         let slot = &mut buffer.memories[index];
