@@ -83,6 +83,7 @@ impl<S> Memory<S> {
     /// assert_eq!(block.len(), 3);
     /// assert!(!block.link().is_linked());
     /// ```
+    #[must_use]
     pub fn from_vec(data: Vec<S>) -> CowShared<Self> {
         CowShared::new(Self {
             link: ParentLink::new(),
@@ -155,6 +156,7 @@ impl<S> Memory<S> {
     /// drop(reader);
     /// assert!(Memory::is_writable(buffer.memory(0)));
     /// ```
+    #[must_use]
     pub fn is_writable(block: &CowShared<Self>) -> bool {
         // The block's own count first: its Acquire load is what makes the parent's
         // orphan mark, or its going, visible here once the count reads one (see
@@ -170,6 +172,7 @@ impl<S: Default + Clone> Memory<S> {
     /// let silence = mtsafe::buffer::Memory::<f32>::zeroed(480);
     /// assert!(silence.iter().all(|&s| s == 0.0));
     /// ```
+    #[must_use]
     pub fn zeroed(len: usize) -> CowShared<Self> {
         Self::from_vec(vec![S::default(); len])
     }
@@ -222,6 +225,7 @@ impl<S> Buffer<S> {
     /// let buffer = Buffer::<f32>::new();
     /// assert!(buffer.is_empty() && CowShared::is_writable(&buffer));
     /// ```
+    #[must_use]
     pub fn new() -> CowShared<Self> {
         CowShared::new(Self {
             memories: Vec::new(),
@@ -237,6 +241,7 @@ impl<S> Buffer<S> {
     /// let stereo = Buffer::from_memories([Memory::<f32>::zeroed(4), Memory::zeroed(4)]);
     /// assert_eq!(stereo.n_memory(), 2);
     /// ```
+    #[must_use]
     pub fn n_memory(&self) -> usize {
         self.memories.len()
     }
@@ -252,6 +257,7 @@ impl<S> Buffer<S> {
     /// let buffer = Buffer::from_memories([Memory::from_vec(vec![7u8])]);
     /// assert_eq!(buffer.memory(0)[0], 7);
     /// ```
+    #[must_use]
     pub fn memory(&self, index: usize) -> &CowShared<Memory<S>> {
         &self.memories[index]
     }
@@ -265,6 +271,7 @@ impl<S> Buffer<S> {
     /// let lens: Vec<usize> = buffer.memories().iter().map(|m| m.len()).collect();
     /// assert_eq!(lens, [1, 2]);
     /// ```
+    #[must_use]
     pub fn memories(&self) -> &[CowShared<Memory<S>>] {
         &self.memories
     }
@@ -277,6 +284,7 @@ impl<S> Buffer<S> {
     /// let buffer = Buffer::from_memories([Memory::from_vec(vec![1u8]), Memory::from_vec(vec![2, 3])]);
     /// assert_eq!(buffer.len(), 3);
     /// ```
+    #[must_use]
     pub fn len(&self) -> usize {
         self.memories.iter().map(|m| m.len()).sum()
     }
@@ -289,6 +297,7 @@ impl<S> Buffer<S> {
     /// assert!(Buffer::<u8>::new().is_empty());
     /// assert!(Buffer::from_memories([Memory::<u8>::from_vec(vec![])]).is_empty());
     /// ```
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -310,6 +319,7 @@ impl<S> Buffer<S> {
     /// assert!(Buffer::is_memory_writable(&buffer, 0));
     /// Buffer::memory_mut(&mut buffer, 0)[0] = 1;        // in place: nothing copied
     /// ```
+    #[must_use]
     pub fn is_memory_writable(this: &CowShared<Self>, index: usize) -> bool {
         CowShared::is_writable(this) && CowShared::is_writable(&this.memories[index])
     }

@@ -228,6 +228,7 @@ impl<T> CowShared<T> {
     /// diagnostics and tests, and [`is_writable`](Self::is_writable) for decisions.
     #[inline]
     #[doc(alias = "GST_MINI_OBJECT_REFCOUNT_VALUE")]
+    #[must_use]
     pub fn ref_count(this: &Self) -> usize {
         // Relaxed: a number for reporting; nothing is read on the strength of it.
         this.header().strong.load(Ordering::Relaxed)
@@ -241,6 +242,7 @@ impl<T> CowShared<T> {
     /// drop theirs.
     #[inline]
     #[doc(alias = "gst_mini_object_is_writable")]
+    #[must_use]
     pub fn is_writable(this: &Self) -> bool {
         // Acquire: pairs with the Release decrement of every handle dropped before,
         // so their reads of the value happen before any write this answer permits.
@@ -249,6 +251,7 @@ impl<T> CowShared<T> {
 
     /// Whether two handles share one allocation.
     #[inline]
+    #[must_use]
     pub fn ptr_eq(a: &Self, b: &Self) -> bool {
         a.ptr == b.ptr
     }
@@ -256,6 +259,7 @@ impl<T> CowShared<T> {
     /// A raw pointer to the value, for identity and diagnostics; valid while a handle
     /// lives.
     #[inline]
+    #[must_use]
     pub fn as_ptr(this: &Self) -> *const T {
         // SAFETY: the allocation is live while `this` is; no reference is created.
         unsafe { &raw const (*this.ptr.as_ptr()).value }.cast::<T>()
@@ -393,6 +397,7 @@ impl<T: Clone> CowShared<T> {
 
     /// The value: moved out when this is the only handle, cloned otherwise.
     #[inline]
+    #[must_use]
     pub fn unwrap_or_clone(this: Self) -> T {
         Self::try_unwrap(this).unwrap_or_else(|shared| T::clone(&shared))
     }

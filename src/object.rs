@@ -337,6 +337,7 @@ impl<T> Object<T> {
     /// The reference count, as GLib reports it: a floating reference that a handle
     /// adopted counts once, even while its [`Floating<T>`] still exists. A snapshot:
     /// other threads may change it at any moment.
+    #[must_use]
     pub fn ref_count(this: &Self) -> usize {
         // Two loads, not one snapshot: saturating, so that adoptions racing the read
         // can never make it wrap.
@@ -345,6 +346,7 @@ impl<T> Object<T> {
 
     /// Whether one reference to the object is floating (owned by nobody yet).
     #[doc(alias = "g_object_is_floating")]
+    #[must_use]
     pub fn is_floating(this: &Self) -> bool {
         this.inner.float.is_floating()
     }
@@ -354,6 +356,7 @@ impl<T> Object<T> {
     /// not. Of two threads racing here on one floating object, exactly one adopts.
     #[doc(alias = "gst_object_ref_sink")]
     #[doc(alias = "g_object_ref_sink")]
+    #[must_use]
     pub fn ref_sink(this: &Self) -> Self {
         // The new handle's own count first: whatever the claim's outcome, the
         // handle is backed by a count (module docs of `floating`).
@@ -385,11 +388,13 @@ impl<T> Object<T> {
     }
 
     /// Whether both handles are the same object.
+    #[must_use]
     pub fn ptr_eq(a: &Self, b: &Self) -> bool {
         CowShared::ptr_eq(&a.inner, &b.inner)
     }
 
     /// A weak handle, which keeps no object alive.
+    #[must_use]
     pub fn downgrade(&self) -> WeakObject<T> {
         WeakObject {
             inner: CowShared::downgrade(&self.inner),
@@ -399,11 +404,13 @@ impl<T> Object<T> {
     /// A copy of the name (`gst_object_get_name`), taken under the name's own lock
     /// (never the object lock).
     #[doc(alias = "gst_object_get_name")]
+    #[must_use]
     pub fn name(&self) -> String {
         self.inner.name.lock().to_string()
     }
 
     /// Whether the object is named `name`, without copying the name.
+    #[must_use]
     pub fn has_name(&self, name: &str) -> bool {
         self.inner.name.lock().is(name)
     }
@@ -472,6 +479,7 @@ impl<T> Object<T> {
     }
 
     /// Whether the calling thread holds this object's own lock.
+    #[must_use]
     pub fn is_locked_by_current_thread(&self) -> bool {
         self.inner.core.is_locked_by_current_thread()
     }
@@ -494,6 +502,7 @@ impl<T> Object<T> {
     /// The parent, as a new reference taken under this object's lock
     /// (`gst_object_get_parent`), or `None`.
     #[doc(alias = "gst_object_get_parent")]
+    #[must_use]
     pub fn parent(&self) -> Option<Object<T>> {
         let core = self.lock_core();
         let parent = Self::live_parent(&core.parent);
@@ -503,6 +512,7 @@ impl<T> Object<T> {
 
     /// Whether `parent` is this object's parent.
     #[doc(alias = "gst_object_has_as_parent")]
+    #[must_use]
     pub fn has_as_parent(&self, parent: &Object<T>) -> bool {
         self.parent().is_some_and(|p| Object::ptr_eq(&p, parent))
     }
@@ -535,6 +545,7 @@ impl<T> Object<T> {
 
     /// The top of this object's hierarchy: the ancestor with no parent (this object
     /// itself when it has none).
+    #[must_use]
     pub fn toplevel(&self) -> Object<T> {
         let mut top = self.clone();
         while let Some(parent) = top.parent() {
@@ -794,27 +805,32 @@ impl<T> Object<T> {
     /// [`Resync`](crate::Resync) if the children changed since the iterator was made
     /// or last resynced.
     #[doc(alias = "gst_bin_iterate_elements")]
+    #[must_use]
     pub fn children(&self) -> CookieIter<'_, Object<T>> {
         self.inner.children.iter()
     }
 
     /// All children at one cookie, usable with no lock.
+    #[must_use]
     pub fn children_snapshot(&self) -> ListSnapshot<Object<T>> {
         self.inner.children.snapshot()
     }
 
     /// The children's cookie: bumped by every add and remove.
+    #[must_use]
     pub fn children_cookie(&self) -> u64 {
         self.inner.children.cookie()
     }
 
     /// The number of children, at some moment during the call.
+    #[must_use]
     pub fn n_children(&self) -> usize {
         self.inner.children.len()
     }
 
     /// The child named `name`, as a new reference (`gst_bin_get_by_name`, one level).
     #[doc(alias = "gst_bin_get_by_name")]
+    #[must_use]
     pub fn child_by_name(&self, name: &str) -> Option<Object<T>> {
         self.children_snapshot()
             .iter()
@@ -912,6 +928,7 @@ impl<T> fmt::Debug for ObjectGuard<'_, T> {
 
 impl<T> WeakObject<T> {
     /// A handle, if the object is still alive.
+    #[must_use]
     pub fn upgrade(&self) -> Option<Object<T>> {
         self.inner.upgrade().map(|inner| Object { inner })
     }

@@ -103,6 +103,7 @@ impl ParentRef<'_> {
     }
 
     /// The parent's handle count, as [`CowShared::ref_count`].
+    #[must_use]
     pub fn ref_count(&self) -> usize {
         // Relaxed: a number for reporting only.
         self.header().strong.load(Ordering::Relaxed)
@@ -256,6 +257,7 @@ const _: () = {
 
 impl ParentLink {
     /// A link with no parent.
+    #[must_use]
     pub fn new() -> Self {
         Self {
             parent: AtomicPtr::new(ptr::null_mut()),

@@ -104,12 +104,14 @@ pub struct Snapshot<V>(SwapGuard<V>);
 
 impl<V> Snapshot<V> {
     /// Whether both snapshots are the same publication (not merely equal values).
+    #[must_use]
     pub fn ptr_eq(a: &Self, b: &Self) -> bool {
         core::ptr::eq::<V>(&**a, &**b)
     }
 
     /// The value, moved out when this is the only reference to the publication,
     /// cloned otherwise.
+    #[must_use]
     pub fn into_value(this: Self) -> V
     where
         V: Clone,

@@ -202,6 +202,7 @@ impl<T> Floating<T> {
     /// reference instead, as `ref_sink` on a non-floating object is.
     #[doc(alias = "g_object_ref_sink")]
     #[doc(alias = "gst_object_ref_sink")]
+    #[must_use]
     pub fn sink(self) -> Object<T> {
         let mut this = ManuallyDrop::new(self);
         if let Some(claim) = this.claim {
