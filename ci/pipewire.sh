@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The PipeWire example: its packages (installed when root, from bookworm-backports),
+# The PipeWire lock crate (mtsafe-pipewire) and the example: their packages (installed when root, from bookworm-backports),
 # clippy, and the end-to-end run against a private daemon (scripts/pipewire/e2e.sh:
 # lock-proof compile-fail tests, hot-plug, audio level and frame count, no copy in
 # the meter, no allocation in the process callbacks, no "wrong context" line, the
@@ -12,7 +12,10 @@ if ! bash scripts/pipewire/install.sh --check >/dev/null 2>&1 && ! can_install; 
     exit 0
 fi
 bash scripts/pipewire/install.sh
-step "cargo clippy -p mtsafe-pipewire-example --all-targets -D warnings"
-cargo clippy -p mtsafe-pipewire-example --all-targets -- -D warnings
+step "cargo clippy -p mtsafe-pipewire -p mtsafe-pipewire-example --all-targets -D warnings"
+cargo clippy -p mtsafe-pipewire -p mtsafe-pipewire-example --all-targets -- -D warnings
+step "mtsafe-pipewire: the lock proofs (compile_fail doctests, each beside a twin that compiles)"
+tests mtsafe-pipewire cargo test -p mtsafe-pipewire
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p mtsafe-pipewire
 step "PipeWire example end to end (scripts/pipewire/e2e.sh)"
 tests pipewire bash scripts/pipewire/e2e.sh

@@ -1,7 +1,8 @@
 //! mtsafe's PipeWire example: a live device list in a [`mtsafe::CookieList`], captured
 //! audio in pooled [`mtsafe::CowShared`] buffers ([`mtsafe::buffer::BufferPool`]) read
 //! by a level meter and written by a gain stage, and PipeWire's thread-loop locking
-//! rule held by construction ([`pw_lock`]).
+//! rule held by construction by the `mtsafe-pipewire` crate (re-exported here as
+//! [`pw_lock`], with its [`devices`] list).
 //!
 //! The binary is `pw-pipeline`; `pw-pipeline --help` lists its options, and the
 //! README's "The PipeWire example" section shows a run.
@@ -13,6 +14,6 @@ pub mod alloc_count;
 pub mod app;
 pub mod audio;
 pub mod daemon;
-pub mod devices;
-pub mod pw_lock;
+pub use mtsafe_pipewire as pw_lock;
+pub use mtsafe_pipewire::devices;
 pub mod unlocked_demo;

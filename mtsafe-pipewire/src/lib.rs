@@ -1,4 +1,50 @@
-//! PipeWire's thread-loop locking rule, held by construction.
+//! PipeWire's thread-loop locking rule, held by construction: every call that needs
+//! the loop's lock takes a proof that the caller holds it, so the mistake does not
+//! compile.
+//!
+//! # The failure this prevents
+//!
+//! Baresip's PipeWire module started its `pw_thread_loop` and then called
+//! `pw_context_connect` and the registry functions from its own thread without
+//! `pw_thread_loop_lock`. PipeWire ≥ 0.3.68 checks that at run time and prints, for
+//! each such call,
+//!
+//! ```text
+//! impl_ext_end_proxy called from wrong context, check thread and locking: Operation not permitted
+//! ```
+//!
+//! and on PipeWire 1.4 the same race sometimes crashes the loop thread or hangs
+//! `pw_thread_loop_stop`. pipewire-rs does not stop it: its calls take `&self`
+//! whether or not the lock is held. Here the same code does not compile, because
+//! `connect` needs a [`Locked`] token and only a held lock gives one:
+//!
+//! ```compile_fail
+//! use mtsafe_pipewire::ThreadLoop;
+//! fn start_then_connect(tl: &mut ThreadLoop) -> Result<(), pipewire::Error> {
+//!     let context = tl.lock().context()?;
+//!     tl.lock().start()?;
+//!     let _core = context.connect()?; // error: `connect` takes the lock's proof
+//!     Ok(())
+//! }
+//! ```
+//!
+//! The right order (lock, start, connect, in one locked region) compiles:
+//!
+//! ```no_run
+//! use mtsafe_pipewire::ThreadLoop;
+//! fn start_then_connect(tl: &mut ThreadLoop) -> Result<(), pipewire::Error> {
+//!     let mut guard = tl.lock();
+//!     guard.start()?;
+//!     let context = guard.context()?;
+//!     let core = context.connect(guard.locked())?;
+//!     let _registry = core.registry(guard.locked())?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! The [`devices`] module keeps a live device list (audio nodes and ports, from the
+//! registry on the loop thread) in mtsafe's `CookieList`s, read from any thread with
+//! the resync iterator.
 //!
 //! # The rule
 //!
@@ -40,7 +86,7 @@
 //! With a guard, a call compiles:
 //!
 //! ```no_run
-//! use pw_pipeline::pw_lock::{Core, LoopGuard};
+//! use mtsafe_pipewire::{Core, LoopGuard};
 //! fn round_trip(core: &Core, guard: &LoopGuard<'_>) -> Result<i32, pipewire::Error> {
 //!     core.sync(guard.locked())
 //! }
@@ -49,7 +95,7 @@
 //! Without one it does not (the token is a required argument):
 //!
 //! ```compile_fail
-//! fn round_trip(core: &pw_pipeline::pw_lock::Core) {
+//! fn round_trip(core: &mtsafe_pipewire::Core) {
 //!     let _ = core.sync();
 //! }
 //! ```
@@ -57,17 +103,27 @@
 //! A token cannot outlive its guard...
 //!
 //! ```compile_fail
-//! use pw_pipeline::pw_lock::{Locked, ThreadLoop};
+//! use mtsafe_pipewire::{Locked, ThreadLoop};
 //! fn leak(tl: &mut ThreadLoop) -> Locked<'static> {
 //!     let guard = tl.lock();
 //!     guard.locked()
 //! }
 //! ```
 //!
+//! (used while the guard lives, it compiles:)
+//!
+//! ```no_run
+//! use mtsafe_pipewire::ThreadLoop;
+//! fn within(tl: &mut ThreadLoop) {
+//!     let guard = tl.lock();
+//!     guard.locked().signal();
+//! }
+//! ```
+//!
 //! ...nor go to another thread, which does not hold the lock:
 //!
 //! ```compile_fail
-//! use pw_pipeline::pw_lock::LoopGuard;
+//! use mtsafe_pipewire::LoopGuard;
 //! fn escape(guard: &LoopGuard<'_>) {
 //!     let locked = guard.locked();
 //!     std::thread::scope(|s| {
@@ -76,10 +132,20 @@
 //! }
 //! ```
 //!
+//! (on the thread that holds the lock, it compiles:)
+//!
+//! ```no_run
+//! use mtsafe_pipewire::LoopGuard;
+//! fn here(guard: &LoopGuard<'_>) {
+//!     let locked = guard.locked();
+//!     locked.signal();
+//! }
+//! ```
+//!
 //! ...nor live across a wait, which releases the lock:
 //!
 //! ```compile_fail
-//! use pw_pipeline::pw_lock::ThreadLoop;
+//! use mtsafe_pipewire::ThreadLoop;
 //! fn across_wait(tl: &mut ThreadLoop) {
 //!     let mut guard = tl.lock();
 //!     let locked = guard.locked();
@@ -88,10 +154,21 @@
 //! }
 //! ```
 //!
+//! (a token taken again after the wait compiles:)
+//!
+//! ```no_run
+//! use mtsafe_pipewire::ThreadLoop;
+//! fn after_wait(tl: &mut ThreadLoop) {
+//!     let mut guard = tl.lock();
+//!     guard.wait_until(std::time::Instant::now());
+//!     guard.locked().signal();
+//! }
+//! ```
+//!
 //! `stop` cannot run while this thread holds the lock (it would deadlock):
 //!
 //! ```compile_fail
-//! use pw_pipeline::pw_lock::ThreadLoop;
+//! use mtsafe_pipewire::ThreadLoop;
 //! fn stop_locked(tl: &mut ThreadLoop) {
 //!     let guard = tl.lock();
 //!     tl.stop();
@@ -99,10 +176,21 @@
 //! }
 //! ```
 //!
+//! (with the guard dropped first, it compiles:)
+//!
+//! ```no_run
+//! use mtsafe_pipewire::ThreadLoop;
+//! fn stop_unlocked(tl: &mut ThreadLoop) {
+//!     let guard = tl.lock();
+//!     drop(guard);
+//!     tl.stop();
+//! }
+//! ```
+//!
 //! and a callback cannot capture this thread's `Rc`s (it runs on the loop thread):
 //!
 //! ```compile_fail
-//! use pw_pipeline::pw_lock::{LoopGuard, Registry};
+//! use mtsafe_pipewire::{LoopGuard, Registry};
 //! fn listen(registry: &Registry, guard: &LoopGuard<'_>) {
 //!     let mine = std::rc::Rc::new(0);
 //!     let _l = registry.listen(guard.locked(), move |_, _| drop(mine.clone()), |_, _| {});
@@ -112,7 +200,7 @@
 //! while one that captures `Send` state compiles:
 //!
 //! ```no_run
-//! use pw_pipeline::pw_lock::{LoopGuard, Registry};
+//! use mtsafe_pipewire::{LoopGuard, Registry};
 //! use std::sync::{atomic::{AtomicU32, Ordering}, Arc};
 //! fn listen(registry: &Registry, guard: &LoopGuard<'_>) {
 //!     let seen = Arc::new(AtomicU32::new(0));
@@ -124,8 +212,14 @@
 //! }
 //! ```
 //!
-//! The wrong way, for comparison, is in `unlocked_demo.rs`, which bypasses this module
-//! on purpose.
+//! The wrong way, for comparison, is the PipeWire example's `unlocked_demo.rs` (in
+//! mtsafe's repository), which bypasses this crate on purpose and makes PipeWire
+//! print the warning above.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, rust_2018_idioms, clippy::undocumented_unsafe_blocks)]
+
+pub mod devices;
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};

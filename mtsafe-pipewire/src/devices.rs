@@ -9,7 +9,7 @@ use std::sync::Arc;
 use mtsafe::{CookieList, CowShared, Resync, ResyncIterator};
 use pipewire as pw;
 
-use crate::pw_lock::{Global, Locked};
+use crate::{Global, Locked};
 
 /// An audio node: a device, a virtual device, or a stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
