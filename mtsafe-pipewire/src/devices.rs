@@ -1,6 +1,33 @@
 //! The live device list: audio nodes (and their ports) kept in `CookieList`s by the
-//! registry listener on the loop thread, read by the main thread with the resync
-//! iterator.
+//! registry listener on the loop thread, read by any thread with the resync
+//! iterator. Devices plugged in or removed while it runs show up as a changed cookie
+//! (and a `Resync` in a pass that was walking the list).
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use mtsafe_pipewire::devices::Lists;
+//! use mtsafe_pipewire::ThreadLoop;
+//!
+//! fn list_devices() -> Result<(), pipewire::Error> {
+//!     let mut tl = ThreadLoop::new("devices")?;
+//!     let lists = Arc::new(Lists::default());
+//!     let (_context, _core, _registry) = {
+//!         let mut guard = tl.lock();
+//!         guard.start()?;
+//!         let context = guard.context()?;
+//!         let core = context.connect(guard.locked())?;
+//!         let registry = core.registry(guard.locked())?;
+//!         Lists::watch(&lists, &registry, guard.locked());
+//!         (context, core, registry)
+//!     };
+//!     std::thread::sleep(std::time::Duration::from_millis(100));
+//!     let (devices, _resyncs) = lists.read_devices(); // no lock: the resync iterator
+//!     for device in devices {
+//!         println!("{device}");
+//!     }
+//!     Ok(())
+//! }
+//! ```
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,7 +36,7 @@ use std::sync::Arc;
 use mtsafe::{CookieList, CowShared, Resync, ResyncIterator};
 use pipewire as pw;
 
-use crate::{Global, Locked};
+use crate::{Global, Locked, Registry};
 
 /// An audio node: a device, a virtual device, or a stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +102,19 @@ pub struct Lists {
 }
 
 impl Lists {
+    /// Keeps `lists` up to date from `registry`: its `global` and `global_remove`
+    /// events, on the loop thread with the lock held, call [`global`](Self::global)
+    /// and [`global_remove`](Self::global_remove). The listener lives as long as the
+    /// registry.
+    pub fn watch(lists: &Arc<Self>, registry: &Registry, locked: Locked<'_>) {
+        let (on_global, on_remove) = (Arc::clone(lists), Arc::clone(lists));
+        registry.listen(
+            locked,
+            move |locked, global| on_global.global(locked, global),
+            move |locked, id| on_remove.global_remove(locked, id),
+        );
+    }
+
     /// The registry's `global` event (loop thread, lock held): an audio node goes into
     /// the device list, a port of one into the port list (and the node's channels are
     /// updated).
