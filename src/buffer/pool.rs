@@ -401,6 +401,14 @@ fn restore<S: Default + Clone>(buffer: &mut CowShared<Buffer<S>>, config: &PoolC
 /// fn assert_send_sync<X: Send + Sync>() {}
 /// assert_send_sync::<mtsafe::buffer::BufferPool<f32>>();
 /// ```
+///
+/// Samples that may not be shared between threads make a pool that stays on its
+/// thread (its buffers' last handles could drop anywhere):
+///
+/// ```compile_fail
+/// fn assert_send<X: Send>() {}
+/// assert_send::<mtsafe::buffer::BufferPool<std::cell::Cell<f32>>>();
+/// ```
 pub struct BufferPool<S> {
     shared: Arc<Shared<S>>,
 }
