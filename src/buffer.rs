@@ -51,7 +51,7 @@ use crate::{CowShared, ParentLink, ParentRef};
 
 // `GstBufferPool` beside `GstBuffer`: a pool of these buffers, reused once released.
 mod pool;
-pub use pool::{BufferPool, Filling, PoolStats};
+pub use pool::{AcquireError, BufferPool, PoolConfig, PoolStats, PooledBuffer};
 
 /// A block of samples (`GstMemory`), meant to live in a `CowShared` inside one
 /// [`Buffer`].

@@ -298,6 +298,31 @@ impl<T> CowShared<T> {
         Ok(value)
     }
 
+    /// Drops this handle unless it is the last one; the last one is given back, still
+    /// holding the value, instead of dropping it. What a pool does to take a buffer
+    /// back when its last consumer lets go (`GstBufferPool`'s release from dispose).
+    ///
+    /// "Am I the last" is one decrement, as in `Drop`: of any number of handles
+    /// released at once, exactly one gets `Some`. Between that decrement and the
+    /// store that follows, the count reads zero; only a child's link reads it then
+    /// (as a parent that is gone: not writable, a cautious answer), as no other
+    /// handle exists and none can be made.
+    pub(crate) fn drop_unless_last(this: Self) -> Option<Self> {
+        let this = ManuallyDrop::new(this);
+        // Release: this handle's uses of the value happen before the last one's
+        // Acquire, as in `Drop`.
+        if this.header().strong.fetch_sub(1, Ordering::Release) != 1 {
+            return None;
+        }
+        // Acquire: synchronizes with every other handle's Release decrement, so their
+        // uses of the value happen before whatever the caller does with it next.
+        let _ = this.header().strong.load(Ordering::Acquire);
+        // Relaxed: no other handle exists to read it; the caller publishes the
+        // handle (to another thread) with its own Release.
+        this.header().strong.store(1, Ordering::Relaxed);
+        Some(ManuallyDrop::into_inner(this))
+    }
+
     /// Drops the link that the strong handles hold together, once the last of them has
     /// gone and the value has been dropped or moved out; frees the allocation unless
     /// children still link here (then the last of them frees it).

@@ -3,7 +3,7 @@
 //! Every other module takes its atomics, cells, `Arc` and `Mutex` from here, so a
 //! single switch decides what they run on:
 //!
-//! | build                     | atomics, `Arc`                | `Mutex`                 | `UnsafeCell`                | `ArcSwap`                              |
+//! | build                     | atomics, `Arc`                | `Mutex`, `Condvar`      | `UnsafeCell`                | `ArcSwap`                              |
 //! |---------------------------|-------------------------------|-------------------------|-----------------------------|----------------------------------------|
 //! | normal                    | `std::sync`                   | `parking_lot::Mutex` (std's under Miri) | `core::cell::UnsafeCell`    | `arc_swap::ArcSwap` (a std mutex around an `Arc` under Miri) |
 //! | `RUSTFLAGS="--cfg loom"`  | `loom::sync`                  | `loom::sync::Mutex`     | `loom::cell::UnsafeCell`    | `loom::sync::Mutex<loom::sync::Arc<T>>` |
@@ -90,6 +90,65 @@ mod imp {
                 .0
                 .get_mut()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+
+    /// A condition variable for [`Mutex`]: parking_lot's, or std's under Miri (as
+    /// the mutex). Spurious wake-ups are possible: wait in a loop.
+    #[derive(Debug, Default)]
+    pub(crate) struct Condvar(
+        #[cfg(not(miri))] parking_lot::Condvar,
+        #[cfg(miri)] std::sync::Condvar,
+    );
+
+    impl Condvar {
+        pub(crate) const fn new() -> Self {
+            #[cfg(not(miri))]
+            return Self(parking_lot::Condvar::new());
+            #[cfg(miri)]
+            return Self(std::sync::Condvar::new());
+        }
+
+        /// Releases the guard's lock, waits for a notification, takes the lock again.
+        pub(crate) fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+            #[cfg(not(miri))]
+            {
+                let mut guard = guard;
+                self.0.wait(&mut guard);
+                guard
+            }
+            #[cfg(miri)]
+            return self
+                .0
+                .wait(guard)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+
+        /// As [`wait`](Self::wait), for at most `timeout`; `true` when it timed out.
+        pub(crate) fn wait_timeout<'a, T>(
+            &self,
+            guard: MutexGuard<'a, T>,
+            timeout: std::time::Duration,
+        ) -> (MutexGuard<'a, T>, bool) {
+            #[cfg(not(miri))]
+            {
+                let mut guard = guard;
+                let timed_out = self.0.wait_for(&mut guard, timeout).timed_out();
+                (guard, timed_out)
+            }
+            #[cfg(miri)]
+            {
+                let (guard, result) = self
+                    .0
+                    .wait_timeout(guard, timeout)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                (guard, result.timed_out())
+            }
+        }
+
+        /// Wakes every waiting thread.
+        pub(crate) fn notify_all(&self) {
+            self.0.notify_all();
         }
     }
 
@@ -194,6 +253,42 @@ mod imp {
             self.0
                 .get_mut()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
+        }
+    }
+
+    /// loom's condition variable, so loom sees every wait and notification (and
+    /// reports a wait nobody ends as a deadlock). loom never times a wait out.
+    #[derive(Debug, Default)]
+    pub(crate) struct Condvar(loom::sync::Condvar);
+
+    impl Condvar {
+        pub(crate) fn new() -> Self {
+            Self(loom::sync::Condvar::new())
+        }
+
+        /// Releases the guard's lock, waits for a notification, takes the lock again.
+        pub(crate) fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+            self.0
+                .wait(guard)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        }
+
+        /// As [`wait`](Self::wait); loom never times out, so this returns `false`.
+        pub(crate) fn wait_timeout<'a, T>(
+            &self,
+            guard: MutexGuard<'a, T>,
+            timeout: std::time::Duration,
+        ) -> (MutexGuard<'a, T>, bool) {
+            let (guard, result) = self
+                .0
+                .wait_timeout(guard, timeout)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            (guard, result.timed_out())
+        }
+
+        /// Wakes every waiting thread.
+        pub(crate) fn notify_all(&self) {
+            self.0.notify_all();
         }
     }
 

@@ -1,13 +1,20 @@
-//! loom models of BufferPool: a buffer is handed out for reuse only after every
-//! consumer on another thread let go of it, so a refill never races a consumer's read
-//! (loom's cell reports the race) and is never made while a consumer holds it (the
-//! `holding` flags report that).
+//! loom models of BufferPool: a buffer comes back to its pool on its last release,
+//! exactly once, whichever thread lets go last; it is handed out again only when no
+//! handle to it or to one of its blocks is held (a refill that races a consumer's
+//! read is reported by loom's cell, a refill while a consumer holds it by the
+//! `holding` flags); flushing wakes and refuses acquires while returns go on; the pool
+//! may be dropped while buffers are out (every allocation is tracked: a leak or a
+//! double free fails the model).
+//!
+//! The producer polls with `try_acquire` (yielding to loom between tries) rather than
+//! trying once: loom then runs every schedule in which the buffer comes back and is
+//! refilled, not only those where the refill happens to find it back.
 #![cfg(loom)]
 
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::Arc;
 use loom::thread;
-use mtsafe::buffer::{Buffer, BufferPool};
+use mtsafe::buffer::{AcquireError, BufferPool, PooledBuffer};
 use mtsafe::CowShared;
 use mtsafe_loom_tests::{drop_counter, Payload};
 
@@ -22,54 +29,105 @@ impl Default for Sample {
     }
 }
 
-/// A flag a consumer clears just before it drops its last handle. Clearing is
-/// `Relaxed`: the handle's `Release` drop publishes it, and a pool that decided
-/// "free" with an `Acquire` load of that count must see it cleared.
+/// A flag a consumer clears just before it drops its handle. Clearing is `Relaxed`:
+/// the handle's `Release` drop publishes it, and a pool that hands the buffer out
+/// again did so after an `Acquire` that must see it cleared.
 fn holding() -> Arc<AtomicBool> {
     Arc::new(AtomicBool::new(true))
 }
 
-#[test]
-fn a_buffer_is_reused_only_after_its_consumer_released_it() {
-    loom::model(|| {
-        let mut pool = BufferPool::<Sample>::new(1, 1, 1);
-        let mut filling = pool.acquire().unwrap();
-        filling.memory_mut(0)[0].0.write(1);
-        let shared = filling.share();
+/// The next buffer the pool hands out, polling without blocking.
+fn poll(pool: &BufferPool<Sample>) -> PooledBuffer<Sample> {
+    loop {
+        match pool.try_acquire() {
+            Ok(buffer) => return buffer,
+            Err(AcquireError::Exhausted) => thread::yield_now(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
 
-        let held = holding();
-        let consumer = {
-            let held = Arc::clone(&held);
+#[test]
+fn two_last_releases_racing_return_the_buffer_exactly_once() {
+    loom::model(|| {
+        let pool = BufferPool::<Sample>::new(1, 1, 1);
+        let mut period = pool.try_acquire().unwrap();
+        PooledBuffer::memory_mut(&mut period, 0)[0].0.write(1);
+        let other = period.clone();
+
+        let (a_holds, b_holds) = (holding(), holding());
+        let consumer = |buffer: PooledBuffer<Sample>, held: Arc<AtomicBool>| {
             thread::spawn(move || {
-                assert_eq!(shared.memory(0)[0].0.read(), 1);
+                assert_eq!(buffer.memory(0)[0].0.read(), 1);
                 held.store(false, Ordering::Relaxed);
-                drop(shared);
+                drop(buffer);
             })
         };
+        let a = consumer(period, Arc::clone(&a_holds));
+        let b = consumer(other, Arc::clone(&b_holds));
 
-        // The producer tries to refill while the consumer may still be reading.
-        if let Some(mut again) = pool.acquire() {
-            assert!(
-                !held.load(Ordering::Relaxed),
-                "handed out while the consumer holds it"
-            );
-            again.memory_mut(0)[0].0.write(2); // loom checks it against the read
-        }
-        consumer.join().unwrap();
-        assert!(pool.acquire().is_some());
+        // The producer refills as soon as the buffer is back.
+        let mut again = poll(&pool);
+        assert!(
+            !a_holds.load(Ordering::Relaxed),
+            "handed out while a holds it"
+        );
+        assert!(
+            !b_holds.load(Ordering::Relaxed),
+            "handed out while b holds it"
+        );
+        assert!(
+            PooledBuffer::is_writable(&again),
+            "the pool holds no handle"
+        );
+        PooledBuffer::memory_mut(&mut again, 0)[0].0.write(2); // loom checks the reads
+        assert!(PooledBuffer::is_pooled(&again), "written in place");
+        // Back exactly once: no second buffer to hand out.
+        assert_eq!(pool.try_acquire().unwrap_err(), AcquireError::Exhausted);
+        a.join().unwrap();
+        b.join().unwrap();
+        assert_eq!(pool.try_acquire().unwrap_err(), AcquireError::Exhausted);
+        drop(again);
+        let stats = pool.stats();
+        assert_eq!((stats.acquired, stats.returned), (2, 2));
     });
 }
 
 #[test]
-fn a_reader_and_a_copying_writer_both_release_before_a_refill() {
+fn a_block_a_consumer_keeps_is_replaced_not_reused() {
+    loom::model(|| {
+        let pool = BufferPool::<Sample>::new(1, 1, 1);
+        let mut period = pool.try_acquire().unwrap();
+        PooledBuffer::memory_mut(&mut period, 0)[0].0.write(1);
+
+        let consumer = thread::spawn(move || {
+            // Keeps the block, lets the buffer go (it comes back now), reads on.
+            let block = CowShared::clone(period.memory(0));
+            drop(period);
+            assert_eq!(block[0].0.read(), 1);
+            drop(block);
+        });
+
+        // The consumer's block was replaced in this buffer; were it reused, loom
+        // would report this write against the consumer's read.
+        let mut again = poll(&pool);
+        PooledBuffer::memory_mut(&mut again, 0)[0].0.write(2);
+        assert!(PooledBuffer::is_pooled(&again), "written in place");
+        consumer.join().unwrap();
+        assert_eq!(pool.stats().replaced, 1);
+    });
+}
+
+#[test]
+fn a_reader_and_a_writer_the_last_writes_in_place_and_the_pool_refills_after_both() {
     loom::model(|| {
         // One buffer of two blocks: a stereo period.
-        let mut pool = BufferPool::<Sample>::new(1, 2, 1);
-        let mut filling = pool.acquire().unwrap();
-        filling.memory_mut(0)[0].0.write(1);
-        filling.memory_mut(1)[0].0.write(1);
-        let to_meter = filling.share();
-        let to_gain = to_meter.clone();
+        let pool = BufferPool::<Sample>::new(1, 2, 1);
+        let mut period = pool.try_acquire().unwrap();
+        PooledBuffer::memory_mut(&mut period, 0)[0].0.write(1);
+        PooledBuffer::memory_mut(&mut period, 1)[0].0.write(1);
+        let to_meter = period.clone();
+        let to_gain = period;
 
         let meter_holds = holding();
         let meter = {
@@ -86,32 +144,110 @@ fn a_reader_and_a_copying_writer_both_release_before_a_refill() {
             let held = Arc::clone(&gain_holds);
             thread::spawn(move || {
                 let mut mine = to_gain;
-                // The pool holds the buffer too: this copies the block list and the
-                // left block (reading it), and shares the right block.
-                Buffer::memory_mut(&mut mine, 0)[0].0.write(5);
+                let alone = PooledBuffer::is_writable(&mine);
+                if !alone {
+                    // About to copy off the pool (the flag tracks the pool's buffer):
+                    // the copy shares only the right block, which the pool replaces
+                    // when the buffer comes back; loom checks the read below against
+                    // the pool's refill.
+                    held.store(false, Ordering::Relaxed);
+                }
+                // In place when the meter is done (loom checks the write against the
+                // meter's reads), else on the copy.
+                PooledBuffer::memory_mut(&mut mine, 0)[0].0.write(5);
+                if alone {
+                    assert!(PooledBuffer::is_pooled(&mine), "alone: written in place");
+                }
                 assert_eq!(mine.memory(1)[0].0.read(), 1);
                 held.store(false, Ordering::Relaxed);
                 drop(mine);
             })
         };
 
-        if let Some(mut again) = pool.acquire() {
-            assert!(!meter_holds.load(Ordering::Relaxed), "meter still holds it");
-            assert!(
-                !gain_holds.load(Ordering::Relaxed),
-                "gain still holds a block"
-            );
-            again.memory_mut(0)[0].0.write(2);
-            again.memory_mut(1)[0].0.write(2);
-        }
+        let mut again = poll(&pool);
+        assert!(!meter_holds.load(Ordering::Relaxed), "meter still holds it");
+        assert!(
+            !gain_holds.load(Ordering::Relaxed),
+            "gain still holds the buffer"
+        );
+        assert!(
+            PooledBuffer::is_writable(&again),
+            "the pool holds no handle"
+        );
+        PooledBuffer::memory_mut(&mut again, 0)[0].0.write(2);
+        PooledBuffer::memory_mut(&mut again, 1)[0].0.write(2);
         meter.join().unwrap();
         gain.join().unwrap();
-        // Both gone: the buffer is free, and the pool's blocks were only ever
-        // written by the pool (the gain stage wrote its own copy).
-        let refilled = pool.stats().reused == 1;
-        let last = pool.acquire().expect("every consumer released it").share();
-        let want = if refilled { 2 } else { 1 };
-        assert!(last.memories().iter().all(|m| m[0].0.read() == want));
-        assert_eq!(CowShared::ref_count(&last), 2); // the pool's handle and this one
+        drop(again);
+        let stats = pool.stats();
+        assert_eq!((stats.acquired, stats.returned), (2, 2));
+    });
+}
+
+#[test]
+fn a_blocked_acquire_is_woken_by_the_return() {
+    loom::model(|| {
+        let pool = BufferPool::<Sample>::new(1, 1, 1);
+        let mut period = pool.try_acquire().unwrap();
+        PooledBuffer::memory_mut(&mut period, 0)[0].0.write(1);
+        let consumer = thread::spawn(move || {
+            assert_eq!(period.memory(0)[0].0.read(), 1);
+            drop(period);
+        });
+        // Blocks until the consumer's drop returns the buffer: loom reports a
+        // deadlock if that return does not wake it.
+        let mut again = pool.acquire().unwrap();
+        PooledBuffer::memory_mut(&mut again, 0)[0].0.write(2);
+        consumer.join().unwrap();
+    });
+}
+
+#[test]
+fn set_flushing_racing_a_return_and_a_blocked_acquire() {
+    loom::model(|| {
+        let pool = Arc::new(BufferPool::<Sample>::new(1, 1, 1));
+        let period = pool.try_acquire().unwrap();
+        let consumer = thread::spawn(move || drop(period));
+        let flusher = {
+            let pool = Arc::clone(&pool);
+            thread::spawn(move || pool.set_flushing(true))
+        };
+        // Either the returned buffer, or the flushing error: never a hang (loom
+        // reports one), whichever comes first.
+        match pool.acquire() {
+            Ok(buffer) => drop(buffer),
+            Err(e) => assert_eq!(e, AcquireError::Flushing),
+        }
+        consumer.join().unwrap();
+        flusher.join().unwrap();
+        // Flushing now: refused at once, blocking or not; the buffer came back anyway.
+        assert_eq!(pool.try_acquire().unwrap_err(), AcquireError::Flushing);
+        assert_eq!(pool.acquire().unwrap_err(), AcquireError::Flushing);
+        pool.set_flushing(false);
+        let again = pool.try_acquire().expect("returned while flushing");
+        drop(again);
+        assert_eq!(pool.stats().returned, pool.stats().acquired);
+    });
+}
+
+#[test]
+fn the_pool_dropped_while_buffers_are_out() {
+    loom::model(|| {
+        let drops = drop_counter();
+        let pool = BufferPool::<Sample>::new(2, 1, 1);
+        let mut period = pool.try_acquire().unwrap();
+        PooledBuffer::memory_mut(&mut period, 0)[0] = Sample(Payload::new(7, &drops));
+        let kept = period.clone();
+        let consumer = thread::spawn(move || {
+            assert_eq!(period.memory(0)[0].0.read(), 7);
+            drop(period);
+        });
+        // The free buffer goes with the pool; the one out goes with its last handle,
+        // on whichever thread; the pool's state with the last of them.
+        drop(pool);
+        drop(kept);
+        consumer.join().unwrap();
+        // Relaxed: the join ordered the drops.
+        assert_eq!(drops.load(Ordering::Relaxed), 1, "freed exactly once");
     });
 }

@@ -8,7 +8,9 @@
 #   3. audio flows: captured RMS within 5% of the sine's 0.3536 on both channels and
 #      >= 95% of the frames expected for the time the signal ran;
 #   4. the level meter made no copy and no allocation; the real-time process
-#      callbacks made no allocation after warm-up;
+#      callbacks made no allocation after warm-up; the gain stage, last in the
+#      chain, wrote >= 90% of the periods in place (the pool holds no handle to a
+#      buffer that is out; the meter hands its handle on) and copied only the rest;
 #   5. zero "called from wrong context" lines on stderr across 10 runs of the
 #      correct mode;
 #   6. --unlocked-demo's child DOES print that warning on the installed PipeWire
@@ -83,14 +85,16 @@ if s["rt_allocs_steady"] != 0:
     bad.append(f"process callbacks allocated {s['rt_allocs_steady']} times in steady state")
 if s["gain_periods"] == 0 or s["gain_buffer_copies"] != s["gain_periods"] - s["gain_in_place"]:
     bad.append(f"gain stage: {s['gain_periods']} periods, {s['gain_buffer_copies']} copies, {s['gain_in_place']} in place")
+elif s["gain_in_place"] < 0.9 * s["gain_periods"]:
+    bad.append(f"gain stage wrote {s['gain_in_place']} of {s['gain_periods']} periods in place (< 90%)")
 if hotplug and not (s["hotplug_added"] and s["hotplug_removed"]):
     bad.append(f"hot-plug: added {s['hotplug_added']}, removed {s['hotplug_removed']}")
 for b in bad:
     print("  FAIL ", b)
 print(f"  run: RMS {s['rms'][0]:.4f}/{s['rms'][1]:.4f}, frames {s['frames_pct']:.1f}%, "
-      f"buffers {s['buffers']} (reused {s['pool_reused']}), meter copies {s['meter_copies']} "
+      f"buffers {s['buffers']} (returned {s['pool_returned']}), meter copies {s['meter_copies']} "
       f"allocs {s['meter_allocs']}, rt allocs {s['rt_allocs_steady']} (warm-up {s['rt_allocs_warmup']}), "
-      f"gain copies {s['gain_buffer_copies']}")
+      f"gain in place {s['gain_in_place']} of {s['gain_periods']}, copies {s['gain_buffer_copies']}")
 sys.exit(1 if bad else 0)
 PY
 }
@@ -134,8 +138,20 @@ pct = [s["frames_pct"] for s in runs]
 print(f"  ok    audio over {len(runs)} runs: RMS {min(rms):.4f}..{max(rms):.4f} (sine 0.3536), "
       f"frames {min(pct):.1f}%..{max(pct):.1f}%, meter copies {sum(s['meter_copies'] for s in runs)}, "
       f"meter allocations {sum(s['meter_allocs'] for s in runs)}, "
-      f"process allocations in steady state {sum(s['rt_allocs_steady'] for s in runs)}")
+      f"process allocations in steady state {sum(s['rt_allocs_steady'] for s in runs)}, "
+      f"gain in place {sum(s['gain_in_place'] for s in runs)} of {sum(s['gain_periods'] for s in runs)} periods")
 PY
+
+echo "e2e: --seconds 3 --json --daemon private: the last writer writes in place, no real-time allocation"
+if "$bin" --seconds 3 --json --daemon private >"$work/private.out" 2>"$work/private.err"; then
+    if check_json "$work/private.out" 0; then
+        pass "gain stage in place >= 90% of periods, 0 real-time allocations in steady state"
+    else
+        fail "the --daemon private run's claims"
+    fi
+else
+    fail "--daemon private run failed: $(tail -3 "$work/private.err")"
+fi
 
 echo "e2e: --unlocked-demo (deliberately wrong, in a child process)"
 "$bin" --unlocked-demo >"$work/unlocked.out" 2>&1 || fail "--unlocked-demo exited non-zero"

@@ -75,11 +75,11 @@ pub struct Report {
     pub frames: u64,
     /// Pool buffers filled.
     pub buffers: u64,
-    /// Reuses of released pool buffers.
-    pub pool_reused: u64,
+    /// Buffers that came back to the pool on their last release.
+    pub pool_returned: u64,
     /// Periods dropped: no free pool buffer.
     pub pool_exhausted: u64,
-    /// Periods dropped for a consumer with a full queue.
+    /// Periods dropped because the meter's queue was full.
     pub queue_full: u64,
     /// Pool size.
     pub pool_capacity: usize,
@@ -271,7 +271,7 @@ pub fn run(
         let (live, stop) = (Arc::clone(&live), Arc::clone(&stop));
         std::thread::Builder::new()
             .name("level-meter".into())
-            .spawn(move || audio::meter(meter_rx, live, stop))
+            .spawn(move || audio::meter(meter_rx, gain_tx, live, stop))
             .map_err(|e| format!("cannot start the meter thread: {e}"))?
     };
     let gain_thread = {
@@ -286,15 +286,7 @@ pub fn run(
     let pod = format_pod()?;
 
     let setup = setup_audio(
-        &mut tl,
-        &core,
-        &lists,
-        &shared,
-        &stats,
-        &pod,
-        pool,
-        vec![meter_tx, gain_tx],
-        start,
+        &mut tl, &core, &lists, &shared, &stats, &pod, pool, meter_tx, start,
     );
     let mut audio_objects = match setup {
         Ok(objects) => Some(objects),
@@ -431,7 +423,7 @@ pub fn run(
     report.capture_calls = stats.capture_calls.load(Ordering::Relaxed);
     report.frames = stats.frames.load(Ordering::Relaxed);
     report.buffers = stats.buffers.load(Ordering::Relaxed);
-    report.pool_reused = stats.pool_reused.load(Ordering::Relaxed);
+    report.pool_returned = stats.pool_returned.load(Ordering::Relaxed);
     report.pool_exhausted = stats.pool_exhausted.load(Ordering::Relaxed);
     report.queue_full = stats.queue_full.load(Ordering::Relaxed);
     report.rt_allocs_warmup = alloc_count::count(Section::RtWarmup);
@@ -478,7 +470,7 @@ fn setup_audio(
     stats: &Arc<RtStats>,
     pod: &[u8],
     pool: BufferPool<f32>,
-    consumers: Vec<std::sync::mpsc::SyncSender<audio::Period>>,
+    meter: std::sync::mpsc::SyncSender<audio::Period>,
     start: Instant,
 ) -> Result<AudioObjects, String> {
     let mut guard = tl.lock();
@@ -542,7 +534,7 @@ fn setup_audio(
     capture
         .listen_process(
             guard.locked(),
-            audio::capture_process(Arc::clone(stats), pool, consumers, start),
+            audio::capture_process(Arc::clone(stats), pool, meter, start),
         )
         .map_err(pw_err("capture process listener"))?;
     capture
@@ -686,10 +678,10 @@ fn status_line(stats: &RtStats, live: &MeterLive) {
     }
     let _ = write!(
         line,
-        "frames {}  buffers {}  reused {}",
+        "frames {}  buffers {}  returned {}",
         stats.frames.load(Ordering::Relaxed),
         stats.buffers.load(Ordering::Relaxed),
-        stats.pool_reused.load(Ordering::Relaxed),
+        stats.pool_returned.load(Ordering::Relaxed),
     );
     let mut out = std::io::stdout().lock();
     let _ = write!(out, "{line}");

@@ -1,16 +1,22 @@
 //! The audio path: a sine tone played into the virtual sink, the sink's monitor
 //! captured into pooled copy-on-write buffers, and two consumers on threads of their
-//! own: a level meter that only reads and a gain stage that writes.
+//! own, in a chain: a level meter that only reads, then a gain stage that writes.
 //!
 //! ```text
 //!  tone stream ──► mtsafe-sink ──monitor──► capture stream
 //!  (process, RT)                            (process, RT): period ─► BufferPool buffer
-//!                                                  │ share(): one handle per consumer
-//!                                  ┌───────────────┴────────────────┐
-//!                           level meter (reads)              gain stage (writes)
-//!                           RMS, peak; never copies          copies: the pool and the
-//!                                                            meter hold the buffer
+//!                                                  │ the only handle, moved on
+//!                                           level meter (reads: never copies)
+//!                                                  │ its handle, moved on
+//!                                           gain stage (writes: in place, as the
+//!                                                  │  last and only holder)
+//!                                           dropped: the buffer goes back to the pool
 //! ```
+//!
+//! Readers never copy and the last writer never copies: the pool holds no handle to a
+//! buffer that is out, and each stage hands its handle on instead of cloning it, so
+//! the gain stage holds each period alone and `PooledBuffer::memory_mut` writes the
+//! pool's buffer in place. Its last handle's drop puts the buffer back in the pool.
 
 use std::f64::consts::TAU;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -18,7 +24,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mtsafe::buffer::{Buffer, BufferPool};
+use mtsafe::buffer::{BufferPool, PooledBuffer};
 use mtsafe::CowShared;
 
 use crate::alloc_count::Section;
@@ -48,7 +54,7 @@ pub const SIGNAL_THRESHOLD: f32 = 1e-3;
 /// channel) and how many frames of each block are valid.
 pub struct Period {
     /// The samples, one block per channel.
-    pub buffer: CowShared<Buffer<f32>>,
+    pub buffer: PooledBuffer<f32>,
     /// Valid frames at the start of each block.
     pub frames: usize,
 }
@@ -68,11 +74,11 @@ pub struct RtStats {
     pub frames: AtomicU64,
     /// Pool buffers filled and handed to the consumers.
     pub buffers: AtomicU64,
-    /// Of those, reuses of a released buffer.
-    pub pool_reused: AtomicU64,
+    /// Buffers that came back to the pool on their last release.
+    pub pool_returned: AtomicU64,
     /// Periods dropped because every pool buffer was still held.
     pub pool_exhausted: AtomicU64,
-    /// Periods a consumer's full queue made the capture drop (for that consumer).
+    /// Periods the meter's full queue made the capture drop.
     pub queue_full: AtomicU64,
     /// Capture periods longer than a block (truncated).
     pub truncated: AtomicU64,
@@ -133,14 +139,15 @@ fn rt_section(calls: u64) -> Section {
 }
 
 /// The capture: deinterleaves each period into a free pool buffer (one block per
-/// channel) and hands a handle to each consumer. Allocates nothing after `pool` was
-/// made: the pool is filled in place, a handle is an atomic increment, the queues are
-/// bounded (preallocated) and never block (a full queue drops that period for that
-/// consumer), and a handle dropped here is never the last (the pool holds one).
+/// channel) and moves its only handle to the meter. Allocates nothing after `pool`
+/// was made: `try_acquire` pops a free buffer without a lock, the buffer is filled in
+/// place, the queue is bounded (preallocated) and never blocks, and a period dropped
+/// here because the queue is full goes back to the pool without allocating or
+/// freeing.
 pub fn capture_process(
     stats: Arc<RtStats>,
-    mut pool: BufferPool<f32>,
-    consumers: Vec<SyncSender<Period>>,
+    pool: BufferPool<f32>,
+    meter: SyncSender<Period>,
     start: Instant,
 ) -> impl FnMut(&mut Process<'_>) + Send + 'static {
     let mut position = 0u64;
@@ -172,14 +179,19 @@ pub fn capture_process(
             stats.truncated.fetch_add(1, Ordering::Relaxed);
             frames = MAX_FRAMES;
         }
-        let Some(mut filling) = pool.acquire() else {
-            stats
-                .pool_exhausted
-                .store(pool.stats().exhausted, Ordering::Relaxed);
-            return;
+        let mut period = match pool.try_acquire() {
+            Ok(period) => period,
+            // Every buffer is still out (the pool never flushes here): drop the period.
+            Err(_) => {
+                stats
+                    .pool_exhausted
+                    .store(pool.stats().exhausted, Ordering::Relaxed);
+                return;
+            }
         };
         for ch in 0..CHANNELS {
-            let block = filling.memory_mut(ch);
+            // In place: a buffer fresh from the pool has no other handle.
+            let block = PooledBuffer::memory_mut(&mut period, ch);
             for (out, frame) in block
                 .iter_mut()
                 .zip(bytes.chunks_exact(stride))
@@ -189,25 +201,21 @@ pub fn capture_process(
                 *out = f32::from_le_bytes([frame[at], frame[at + 1], frame[at + 2], frame[at + 3]]);
             }
         }
-        filling.set_offset(position);
+        PooledBuffer::set_offset(&mut period, position);
         position += frames as u64;
-        let shared = filling.share();
-        for tx in &consumers {
-            let period = Period {
-                buffer: shared.clone(),
-                frames,
-            };
-            if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = tx.try_send(period)
-            {
-                // Dropped here: never the last handle (the pool keeps one).
-                stats.queue_full.fetch_add(1, Ordering::Relaxed);
-            }
+        let period = Period {
+            buffer: period,
+            frames,
+        };
+        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = meter.try_send(period) {
+            // The period dropped here was the buffer's only handle: it goes back to the
+            // pool (a push on a lock-free list; nothing allocated or freed).
+            stats.queue_full.fetch_add(1, Ordering::Relaxed);
         }
-        drop(shared);
         let ps = pool.stats();
         stats.frames.fetch_add(frames as u64, Ordering::Relaxed);
         stats.buffers.fetch_add(1, Ordering::Relaxed);
-        stats.pool_reused.store(ps.reused, Ordering::Relaxed);
+        stats.pool_returned.store(ps.returned, Ordering::Relaxed);
         stats.pool_exhausted.store(ps.exhausted, Ordering::Relaxed);
         stats
             .last_capture_ms
@@ -259,11 +267,20 @@ pub struct MeterReport {
     pub copies: u64,
     /// Allocations the meter made while processing periods (after its first period).
     pub allocations: u64,
+    /// Periods the gain stage's full queue made the meter drop.
+    pub gain_queue_full: u64,
 }
 
 /// The level meter: reads each period (RMS and peak per channel), never writes, so
-/// it never copies and never allocates. Runs until `stop` and its queue is drained.
-pub fn meter(rx: Receiver<Period>, live: Arc<MeterLive>, stop: Arc<AtomicBool>) -> MeterReport {
+/// it never copies and never allocates; then moves its handle on to the gain stage
+/// (`gain`), so that stage holds the period alone. Runs until `stop` and its queue is
+/// drained.
+pub fn meter(
+    rx: Receiver<Period>,
+    gain: SyncSender<Period>,
+    live: Arc<MeterLive>,
+    stop: Arc<AtomicBool>,
+) -> MeterReport {
     let mut report = MeterReport::default();
     let mut sumsq = [0.0f64; CHANNELS];
     loop {
@@ -272,7 +289,7 @@ pub fn meter(rx: Receiver<Period>, live: Arc<MeterLive>, stop: Arc<AtomicBool>) 
             Err(RecvTimeoutError::Timeout) if !stop.load(Ordering::Relaxed) => continue,
             Err(_) => break,
         };
-        let address = CowShared::as_ptr(&period.buffer);
+        let address = PooledBuffer::as_ptr(&period.buffer);
         // Reading a period must not allocate (a copy would): counted from the second
         // period on (the first may meet first-use set-up), and only around the reads;
         // the handle is dropped outside, as a drop is not a copy.
@@ -305,10 +322,13 @@ pub fn meter(rx: Receiver<Period>, live: Arc<MeterLive>, stop: Arc<AtomicBool>) 
         }
         report.last_at = Some(now);
         report.periods += 1;
-        if CowShared::as_ptr(&period.buffer) != address {
+        if PooledBuffer::as_ptr(&period.buffer) != address {
             report.copies += 1;
         }
-        drop(period); // released here: the pool may refill it
+        // Handed on, not cloned: the gain stage becomes its only holder.
+        if gain.try_send(period).is_err() {
+            report.gain_queue_full += 1; // dropped here: back to the pool
+        }
     }
     let n = report.frames.max(1) as f64;
     report.rms = sumsq.map(|sq| (sq / n).sqrt());
@@ -322,19 +342,20 @@ pub struct GainReport {
     /// Periods processed.
     pub periods: u64,
     /// Periods whose buffer was shared when written, so the write copied its block
-    /// list (always, while the pool holds its handle).
+    /// list off the pool.
     pub buffer_copies: u64,
     /// Blocks copied by those writes.
     pub block_copies: u64,
-    /// Periods written in place (the buffer was not shared).
+    /// Periods written in place: the gain stage held the pool's buffer alone.
     pub in_place: u64,
     /// RMS per channel of the output since the signal arrived.
     pub rms: [f64; CHANNELS],
 }
 
-/// The gain stage: multiplies each period by `gain` through
-/// `Buffer::memory_mut`, which copies what is shared (the pool's handle, and the
-/// meter's while it reads) and writes in place what is not.
+/// The gain stage, last in the chain: multiplies each period by `gain` through
+/// `PooledBuffer::memory_mut`, which writes the pool's buffer in place when this
+/// stage holds it alone (the meter moved its handle here) and copies otherwise. The
+/// period's drop then returns the buffer to the pool.
 pub fn gain_stage(rx: Receiver<Period>, gain: f32, stop: Arc<AtomicBool>) -> GainReport {
     let mut report = GainReport::default();
     let mut sumsq = [0.0f64; CHANNELS];
@@ -346,14 +367,12 @@ pub fn gain_stage(rx: Receiver<Period>, gain: f32, stop: Arc<AtomicBool>) -> Gai
             Err(RecvTimeoutError::Timeout) if !stop.load(Ordering::Relaxed) => continue,
             Err(_) => break,
         };
-        let before = CowShared::as_ptr(&period.buffer);
-        let blocks_before: Vec<*const _> = period
-            .buffer
-            .memories()
-            .iter()
-            .map(CowShared::as_ptr)
-            .collect();
-        if CowShared::is_writable(&period.buffer) {
+        let before = PooledBuffer::as_ptr(&period.buffer);
+        let mut blocks_before = [core::ptr::null(); CHANNELS];
+        for (slot, block) in blocks_before.iter_mut().zip(period.buffer.memories()) {
+            *slot = CowShared::as_ptr(block);
+        }
+        if PooledBuffer::is_writable(&period.buffer) {
             report.in_place += 1;
         }
         let n = period.frames;
@@ -364,7 +383,7 @@ pub fn gain_stage(rx: Receiver<Period>, gain: f32, stop: Arc<AtomicBool>) -> Gai
             .enumerate()
             .take(period.buffer.n_memory())
         {
-            let block = Buffer::memory_mut(&mut period.buffer, ch);
+            let block = PooledBuffer::memory_mut(&mut period.buffer, ch);
             for s in &mut block[..n.min(MAX_FRAMES)] {
                 *s *= gain;
                 *sq += f64::from(*s) * f64::from(*s);
@@ -378,7 +397,7 @@ pub fn gain_stage(rx: Receiver<Period>, gain: f32, stop: Arc<AtomicBool>) -> Gai
                 *acc += sq;
             }
         }
-        if CowShared::as_ptr(&period.buffer) != before {
+        if PooledBuffer::as_ptr(&period.buffer) != before {
             report.buffer_copies += 1;
         }
         report.block_copies += period

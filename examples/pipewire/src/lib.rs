@@ -1,8 +1,8 @@
 //! mtsafe's PipeWire example: a live device list in a [`mtsafe::CookieList`], captured
-//! audio in pooled [`mtsafe::CowShared`] buffers ([`mtsafe::buffer::BufferPool`]) read
-//! by a level meter and written by a gain stage, and PipeWire's thread-loop locking
-//! rule held by construction by the `mtsafe-pipewire` crate (re-exported here as
-//! [`pw_lock`], with its [`devices`] list).
+//! audio in pooled copy-on-write buffers ([`mtsafe::buffer::BufferPool`]) read by a
+//! level meter and then written in place by a gain stage (the last holder), and
+//! PipeWire's thread-loop locking rule held by construction by the `mtsafe-pipewire`
+//! crate (re-exported here as [`pw_lock`], with its [`devices`] list).
 //!
 //! The binary is `pw-pipeline`; `pw-pipeline --help` lists its options, and the
 //! README's "The PipeWire example" section shows a run.

@@ -239,8 +239,8 @@ fn print_summary(r: &Report) {
         r.frames, r.buffers, r.capture_calls, r.capture_seconds, pct, expected, RATE
     );
     println!(
-        "  buffer pool    {} buffers, {} reuses of released buffers, {} periods dropped (none free), {} queue-full drops",
-        r.pool_capacity, r.pool_reused, r.pool_exhausted, r.queue_full
+        "  buffer pool    {} buffers, {} came back on their last release, {} periods dropped (none free), {} + {} queue-full drops (meter, gain)",
+        r.pool_capacity, r.pool_returned, r.pool_exhausted, r.queue_full, r.meter.gain_queue_full
     );
     let m = &r.meter;
     println!(
@@ -249,8 +249,8 @@ fn print_summary(r: &Report) {
     );
     let g = &r.gain;
     println!(
-        "  gain stage     x{} on {} periods: {} buffer copies ({} blocks), {} in place (the pool holds every buffer it hands out); out RMS FL {:.4} FR {:.4}",
-        r.gain_factor, g.periods, g.buffer_copies, g.block_copies, g.in_place, g.rms[0], g.rms[1]
+        "  gain stage     x{} on {} periods: {} in place (held alone: the meter hands its handle on), {} buffer copies ({} blocks); out RMS FL {:.4} FR {:.4}",
+        r.gain_factor, g.periods, g.in_place, g.buffer_copies, g.block_copies, g.rms[0], g.rms[1]
     );
     println!(
         "  process        {} tone + {} capture calls: {} allocations in steady state ({} in the first {} calls of each)",
@@ -297,7 +297,7 @@ fn json(r: &Report, o: &Options, pid: Option<u32>, stopped: Option<bool>) -> Str
             "{{\"ok\":true,\"library\":{:?},\"daemon_pid\":{},\"daemon_stopped\":{},",
             "\"seconds\":{},\"hotplug\":{},\"rate\":{},\"frames\":{},\"buffers\":{},",
             "\"capture_seconds\":{:.3},\"meter_frames\":{},\"expected_frames\":{:.0},\"frames_pct\":{:.2},",
-            "\"pool_capacity\":{},\"pool_reused\":{},\"pool_exhausted\":{},\"queue_full\":{},",
+            "\"pool_capacity\":{},\"pool_returned\":{},\"pool_exhausted\":{},\"queue_full\":{},\"gain_queue_full\":{},",
             "\"meter_periods\":{},\"meter_copies\":{},\"meter_allocs\":{},",
             "\"rms\":[{:.5},{:.5}],\"peak\":[{:.5},{:.5}],\"expected_rms\":{:.5},",
             "\"gain\":{},\"gain_periods\":{},\"gain_buffer_copies\":{},\"gain_block_copies\":{},",
@@ -311,7 +311,7 @@ fn json(r: &Report, o: &Options, pid: Option<u32>, stopped: Option<bool>) -> Str
         stopped.map_or("null".into(), |s| s.to_string()),
         o.seconds, o.hotplug, RATE, r.frames, r.buffers,
         r.capture_seconds, r.meter.frames, expected, pct,
-        r.pool_capacity, r.pool_reused, r.pool_exhausted, r.queue_full,
+        r.pool_capacity, r.pool_returned, r.pool_exhausted, r.queue_full, r.meter.gain_queue_full,
         r.meter.periods, r.meter.copies, r.meter.allocations,
         r.meter.rms[0], r.meter.rms[1], r.meter.peak[0], r.meter.peak[1], expected_rms(),
         r.gain_factor, r.gain.periods, r.gain.buffer_copies, r.gain.block_copies,

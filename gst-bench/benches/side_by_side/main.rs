@@ -16,6 +16,7 @@
 //! | `gst_get_name` | copy an object's name out | `object` |
 //! | `gst_get_property` | read a property | `object` |
 //! | `gst_make_add_remove` | create a child, add it to a parent, remove it (destroying it) | `object` |
+//! | `gst_pool_cycle` | acquire a pooled 2 KiB buffer, fill it, share it, release it (back to the pool) | `pool` |
 //!
 //! In every group mtsafe's entries start with `mtsafe_`, GStreamer's with `gstreamer_`.
 //! The groups of the `object` module wait for mtsafe's object model (`ObjectLock`,
@@ -40,6 +41,7 @@ use criterion::{criterion_group, BenchmarkGroup, Criterion};
 mod iterate;
 mod miniobject;
 mod object;
+mod pool;
 // The root crate's bench support: the steady-memcpy re-run, the warm-up entry, the
 // contended-pass harness, where criterion keeps its results.
 #[path = "../../../benches/support/mod.rs"]
@@ -81,6 +83,7 @@ criterion_group!(
     miniobject::make_writable_groups,
     iterate::iterate_groups,
     object::object_groups,
+    pool::pool_groups,
 );
 
 fn main() {
