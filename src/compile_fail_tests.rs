@@ -1,5 +1,5 @@
-//! Send and Sync of every public type outside the cookie list and the pool (whose
-//! pins sit beside their types), pinned: each `compile_fail` block below stands
+//! Send and Sync of every public type, pinned (the cookie list's, the pool's and
+//! `CowShared`'s sit beside their types): each `compile_fail` block below stands
 //! beside a twin that compiles, so a block fails for the reason it names, not for a
 //! typo (arc-swap's `compile_fail_tests.rs` habit). Doctests only.
 //!
@@ -101,12 +101,16 @@
 //! assert_sync::<mtsafe::ParentRef<'static>>();
 //! ```
 //!
-//! Buffers and their blocks follow their samples:
+//! Buffers and their blocks follow their samples; the pool's settings, statistics and
+//! errors are plain values (the pool and its buffers are pinned beside their types):
 //!
 //! ```
 //! fn assert_send_sync<X: Send + Sync>() {}
 //! assert_send_sync::<mtsafe::buffer::Buffer<f32>>();
 //! assert_send_sync::<mtsafe::buffer::Memory<f32>>();
+//! assert_send_sync::<mtsafe::buffer::PoolConfig>();
+//! assert_send_sync::<mtsafe::buffer::PoolStats>();
+//! assert_send_sync::<mtsafe::buffer::AcquireError>();
 //! ```
 //!
 //! ```compile_fail
