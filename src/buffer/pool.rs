@@ -82,6 +82,7 @@ pub struct PoolConfig {
 impl PoolConfig {
     /// Buffers of `blocks` blocks of `block_len` samples; one buffer, made up front,
     /// none made in acquire. Change the counts with [`buffers`](Self::buffers).
+    #[must_use]
     pub const fn new(blocks: usize, block_len: usize) -> Self {
         Self {
             blocks,
@@ -93,6 +94,7 @@ impl PoolConfig {
     }
 
     /// `min` buffers made up front, at most `max` in all.
+    #[must_use]
     pub const fn buffers(mut self, min: usize, max: usize) -> Self {
         self.min_buffers = min;
         self.max_buffers = max;
@@ -100,6 +102,7 @@ impl PoolConfig {
     }
 
     /// Whether an acquire may make a buffer when none is free (see the field).
+    #[must_use]
     pub const fn allocate_in_acquire(mut self, allow: bool) -> Self {
         self.allocate_in_acquire = allow;
         self
@@ -420,6 +423,7 @@ impl<S: Default + Clone> BufferPool<S> {
     ///
     /// # Panics
     /// When `buffers` is zero.
+    #[must_use]
     pub fn new(buffers: usize, blocks: usize, block_len: usize) -> Self {
         Self::with_config(PoolConfig::new(blocks, block_len).buffers(buffers, buffers))
     }
@@ -428,6 +432,7 @@ impl<S: Default + Clone> BufferPool<S> {
     ///
     /// # Panics
     /// When `max_buffers` is zero, below `min_buffers`, or above `u32::MAX - 1`.
+    #[must_use]
     pub fn with_config(config: PoolConfig) -> Self {
         assert!(
             config.max_buffers > 0,
@@ -463,11 +468,13 @@ impl<S: Default + Clone> BufferPool<S> {
 
 impl<S> BufferPool<S> {
     /// The configuration the pool was made with.
+    #[must_use]
     pub fn config(&self) -> PoolConfig {
         self.shared.config
     }
 
     /// Buffers made so far (at most `max_buffers`).
+    #[must_use]
     pub fn allocated(&self) -> usize {
         // Relaxed: a number for reporting.
         self.shared.allocated.load(Ordering::Relaxed)
@@ -475,6 +482,7 @@ impl<S> BufferPool<S> {
 
     /// Buffers free now: made and not out. A snapshot; exact when no acquire or
     /// release runs meanwhile.
+    #[must_use]
     pub fn available(&self) -> usize {
         let stats = self.stats();
         let out = stats.acquired.saturating_sub(stats.returned);
@@ -482,6 +490,7 @@ impl<S> BufferPool<S> {
     }
 
     /// What the pool did so far.
+    #[must_use]
     pub fn stats(&self) -> PoolStats {
         let c = &self.shared.counters;
         // Relaxed: numbers for reporting (module docs).
@@ -512,6 +521,7 @@ impl<S> BufferPool<S> {
     }
 
     /// Whether acquires are refused ([`set_flushing`](Self::set_flushing)).
+    #[must_use]
     pub fn is_flushing(&self) -> bool {
         // Relaxed: see `set_flushing`.
         self.shared.flushing.load(Ordering::Relaxed)
@@ -693,28 +703,33 @@ impl<S> PooledBuffer<S> {
     /// Whether this is the buffer's only handle: then writing it copies nothing
     /// (`gst_buffer_is_writable`). `true` stays true while this handle is borrowed;
     /// `false` may become true as other holders let go.
+    #[must_use]
     pub fn is_writable(this: &Self) -> bool {
         CowShared::is_writable(&this.buffer)
     }
 
     /// Whether this handle still names a pool's buffer (`false` once a write gave it
     /// its own copy).
+    #[must_use]
     pub fn is_pooled(this: &Self) -> bool {
         this.home.is_some()
     }
 
     /// The number of handles to this buffer; a snapshot, as
     /// [`CowShared::ref_count`].
+    #[must_use]
     pub fn ref_count(this: &Self) -> usize {
         CowShared::ref_count(&this.buffer)
     }
 
     /// Whether two handles name the same buffer.
+    #[must_use]
     pub fn ptr_eq(a: &Self, b: &Self) -> bool {
         CowShared::ptr_eq(&a.buffer, &b.buffer)
     }
 
     /// The buffer's address, for identity and diagnostics.
+    #[must_use]
     pub fn as_ptr(this: &Self) -> *const Buffer<S> {
         CowShared::as_ptr(&this.buffer)
     }
