@@ -60,7 +60,7 @@ mod sync;
 
 pub use cookie_list::{
     CookieIter, CookieList, ListSnapshot, Resync, ResyncFilter, ResyncIterator, SnapshotIntoIter,
-    SnapshotIter,
+    SnapshotIter, WouldWait,
 };
 pub use cow::CowShared;
 pub use floating::Floating;
