@@ -395,6 +395,8 @@ struct Gate {
     passes: usize,
     /// The ticket of the next pass that registers.
     next_ticket: u64,
+    /// How long writers wait for a phase of passes that makes no step.
+    stall_limit: Duration,
 }
 
 enum Phase {
@@ -423,6 +425,7 @@ impl Gate {
             phases: VecDeque::new(),
             passes: 0,
             next_ticket: 0,
+            stall_limit: CookieList::<()>::STALL_LIMIT,
         }
     }
 
@@ -782,12 +785,35 @@ impl<T> CookieList<T> {
     /// (module docs, "Progress").
     pub const STARVING_AFTER: u32 = 2;
 
-    /// How long a writer waits for starving passes that make no step: when none of
-    /// the passes it waits for has called `next` (or `resync`) for this long, it
+    /// How long a writer waits for starving passes that make no step, unless
+    /// [`with_stall_limit`](Self::with_stall_limit) says otherwise: when none of the
+    /// passes it waits for has called `next` (or `resync`) for this long, it
     /// publishes anyway, and those passes lose their protection (they resync, and
     /// register again). Under `--cfg loom` the limit is a number of the writer's
     /// looks instead of a duration.
     pub const STALL_LIMIT: Duration = Duration::from_millis(1);
+
+    /// This list, with writers waiting up to `limit` for starving passes that make
+    /// no step instead of [`STALL_LIMIT`](Self::STALL_LIMIT): longer for passes whose
+    /// loop bodies take long between two steps, shorter for writers that must not
+    /// wait long.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mtsafe::CookieList;
+    ///
+    /// let list = CookieList::<u32>::new().with_stall_limit(Duration::from_millis(20));
+    /// assert_eq!(list.stall_limit(), Duration::from_millis(20));
+    /// ```
+    pub fn with_stall_limit(mut self, limit: Duration) -> Self {
+        self.current.get_mut().gate.stall_limit = limit;
+        self
+    }
+
+    /// How long writers wait for starving passes that make no step.
+    pub fn stall_limit(&self) -> Duration {
+        self.current.lock().gate.stall_limit
+    }
 
     /// An empty list at cookie 0. Allocates nothing.
     pub fn new() -> Self {
@@ -956,13 +982,14 @@ impl<T> CookieList<T> {
             return Err(WouldWait(()));
         }
         let (phase, progress) = writer.gate.join_writers();
+        let limit = writer.gate.stall_limit;
         let mut turn = Turn {
             list: self,
             turn: Some(phase),
         };
         drop(writer);
         loop {
-            self.wait_for_turn(phase, &progress);
+            self.wait_for_turn(phase, &progress, limit);
             let writer = turn.lock(true)?;
             if writer.gate.first == phase {
                 return Ok(writer);
@@ -973,11 +1000,11 @@ impl<T> CookieList<T> {
 
     /// Waits, with no lock held, until the writer phase `phase` runs: until the
     /// phases before it end. When the phase of passes just before it runs and makes
-    /// no step for [`STALL_LIMIT`](Self::STALL_LIMIT), evicts it.
+    /// no step for `limit`, evicts it.
     #[cold]
-    fn wait_for_turn(&self, phase: u64, progress: &AtomicU64) {
+    fn wait_for_turn(&self, phase: u64, progress: &AtomicU64, limit: Duration) {
         let backoff = Backoff::new();
-        let mut clock = StallClock::new(Self::STALL_LIMIT);
+        let mut clock = StallClock::new(limit);
         // Relaxed: only compared with later loads of the same counter.
         let mut seen = progress.load(Ordering::Relaxed);
         loop {

@@ -600,7 +600,13 @@ fn starve(list: &CookieList<u32>, it: &mut mtsafe::CookieIter<'_, u32>) {
 #[test]
 fn a_starving_pass_finishes_while_a_writer_waits_for_it() {
     let n = if cfg!(miri) { 50 } else { 2000 };
-    let list: Arc<CookieList<u32>> = Arc::new((0..n).collect());
+    // A pass that the OS deschedules stops stepping too: a limit no scheduler
+    // reaches, so that only a writer that ignores the pass can make it resync.
+    let list: Arc<CookieList<u32>> = Arc::new(
+        (0..n)
+            .collect::<CookieList<u32>>()
+            .with_stall_limit(Duration::from_secs(3600)),
+    );
     let mut it = list.iter();
     starve(&list, &mut it);
     let (about_to_push, go) = mpsc::channel();
@@ -1261,4 +1267,88 @@ fn stress_free_running_writers() {
         list.cookie() as usize,
         2 * writes + removed_total.load(Ordering::Relaxed)
     );
+}
+
+/// Two unpaced writers (each adds an item, then removes it by value) against two
+/// readers making full passes, one with `next`, one with `foreach`: without the
+/// starving-pass gate a pass over 2000 items is longer than a write and almost
+/// never finishes. Every pass finishes (none needs more than `ABANDON` resyncs;
+/// `STARVING_AFTER` is the bound while no pass stalls for the stall limit, and a
+/// descheduled reader stalls), and every writer finishes its changes.
+#[test]
+fn stress_starving_passes_finish_and_writers_finish() {
+    const ABANDON: u32 = 100;
+    let (len, writes, min_passes) = if cfg!(miri) {
+        (40, 30, 3)
+    } else {
+        (2000, 20_000, 50)
+    };
+    let list: Arc<CookieList<u64>> = Arc::new((0..len).collect());
+    let writing = Arc::new(AtomicUsize::new(2));
+    let writers: Vec<_> = (0..2u64)
+        .map(|w| {
+            let (list, writing) = (Arc::clone(&list), Arc::clone(&writing));
+            thread::spawn(move || {
+                for i in 0..writes {
+                    let id = (w + 1) << 32 | i;
+                    list.push(id);
+                    assert_eq!(list.remove_where(|&x| x == id), Some(id));
+                }
+                writing.fetch_sub(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    let readers: Vec<_> = (0..2)
+        .map(|r| {
+            let (list, writing) = (Arc::clone(&list), Arc::clone(&writing));
+            thread::spawn(move || {
+                let (mut passes, mut abandoned, mut most) = (0u32, 0u32, 0u32);
+                while writing.load(Ordering::SeqCst) > 0 || passes < min_passes {
+                    let mut it = list.iter();
+                    let mut resyncs = 0;
+                    let finished = loop {
+                        let mut sum = 0u64;
+                        let step = if r == 0 {
+                            loop {
+                                match it.next() {
+                                    Ok(Some(x)) => sum = sum.wrapping_add(x),
+                                    Ok(None) => break Ok(()),
+                                    Err(Resync) => break Err(Resync),
+                                }
+                            }
+                        } else {
+                            it.foreach(|x| sum = sum.wrapping_add(x))
+                        };
+                        std::hint::black_box(sum);
+                        match step {
+                            Ok(()) => break true,
+                            Err(Resync) if resyncs == ABANDON => break false,
+                            Err(Resync) => {
+                                resyncs += 1;
+                                it.resync();
+                            }
+                        }
+                    };
+                    most = most.max(resyncs);
+                    if finished {
+                        passes += 1;
+                    } else {
+                        abandoned += 1;
+                    }
+                }
+                (passes, abandoned, most)
+            })
+        })
+        .collect();
+    for w in writers {
+        within(LIMIT, move || w.join().unwrap());
+    }
+    for r in readers {
+        let (passes, abandoned, most) = r.join().unwrap();
+        eprintln!("reader: {passes} passes, {abandoned} abandoned, at most {most} resyncs");
+        assert_eq!(abandoned, 0, "a pass did not finish");
+        assert!(passes >= min_passes);
+    }
+    assert_eq!(list.snapshot().to_vec(), (0..len).collect::<Vec<_>>());
+    assert_eq!(list.starving_passes(), 0);
 }
