@@ -25,6 +25,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # orders on its own is the byte copy of T out of the allocation (ManuallyDrop::take),
 # which loom cannot observe because it is not a tracked cell access.
 #
+# Nor is a starving pass that does not count its steps (CookieIter::next without
+# `step`): a writer waiting behind it then evicts it after the stall limit although
+# it is stepping, but the writer's looks at the counter conflict with no access of
+# the reader's, so loom's partial-order reduction never spreads them across the
+# pass. tests/cookie_list.rs a_starving_pass_that_keeps_stepping_is_not_evicted
+# catches it.
+#
 # (name, file, exact text, replacement, loom test file that must fail)
 MUTANTS = [
     ("is_writable Relaxed", "src/cow.rs",
@@ -103,6 +110,18 @@ MUTANTS = [
     ("cookie list: publish leaks the replaced version", "src/cookie_list.rs",
      "Retired { _replaced: old }",
      "Retired { _replaced: { core::mem::forget(old.clone()); old } }",
+     "loom_cookie_list"),
+    ("cookie list: a writer ignores starving passes", "src/cookie_list.rs",
+     "if writer.gate.passes == 0 || writer.turn.is_some() {",
+     "if true {",
+     "loom_cookie_list"),
+    ("cookie list: a starving pass's mark is never cleared", "src/cookie_list.rs",
+     ".leave(pass.phase, |ticket, _| ticket == pass.ticket);",
+     ".leave(pass.phase, |_, _| false);",
+     "loom_cookie_list"),
+    ("cookie list: a stalled starving pass is never evicted", "src/cookie_list.rs",
+     "} else if clock.expired() {",
+     "} else if false && clock.expired() {",
      "loom_cookie_list"),
     ("floating: ref_sink adopts a reference that is not floating", "src/floating.rs",
      "                if word & FLOATING == 0 {\n                    return None;\n                }\n                if word & ADOPTED_MASK",

@@ -642,6 +642,39 @@ fn a_starving_pass_finishes_while_a_writer_waits_for_it() {
     assert_eq!(list.snapshot().to_vec().last(), Some(&u32::MAX));
 }
 
+/// A pass slower than the stall limit, that steps more often than the limit, keeps
+/// its protection: the writer behind it watches its steps, not the clock alone.
+#[test]
+#[cfg_attr(miri, ignore)] // sleeps
+fn a_starving_pass_that_keeps_stepping_is_not_evicted() {
+    let limit = Duration::from_millis(200);
+    let list: Arc<CookieList<u32>> = Arc::new(
+        (0..150)
+            .collect::<CookieList<u32>>()
+            .with_stall_limit(limit),
+    );
+    let mut it = list.iter();
+    starve(&list, &mut it);
+    let writer = {
+        let list = Arc::clone(&list);
+        thread::spawn(move || list.push(u32::MAX))
+    };
+    let mut seen = 0;
+    loop {
+        match it.next() {
+            Ok(Some(_)) => {
+                seen += 1;
+                // 152 steps of 2 ms: the pass lasts longer than the limit.
+                thread::sleep(Duration::from_millis(2));
+            }
+            Ok(None) => break,
+            Err(Resync) => panic!("a stepping pass was evicted after {seen} items"),
+        }
+    }
+    assert_eq!(seen, 150 + K as usize);
+    within(LIMIT, move || writer.join().unwrap());
+}
+
 #[test]
 fn try_writes_refuse_instead_of_waiting() {
     let list: CookieList<u32> = (0..10).collect();
