@@ -1,7 +1,8 @@
 //! [`CookieList<T>`] and its resync iterator: a list shared between threads and
 //! versioned by a cookie, GStreamer's children list with its `GstIterator`, built so
 //! that an iterator can neither read a torn or freed list nor starve behind a busy
-//! writer.
+//! writer: a pass resyncs at most [`CookieList::STARVING_AFTER`] (2) times, whatever
+//! the writers do, as long as it keeps stepping.
 //!
 //! # How it is built
 //!
@@ -98,6 +99,61 @@
 //! applying its answer to a version that changed, `remove_where` or `retain` using
 //! answers about chunks that are gone, a replaced version leaked. (`next` stepping past an item before it
 //! compares the cookie is caught by the std tests, which watch the position.)
+//!
+//! # Progress
+//!
+//! A pass is the walk from `iter()` (or the `Ok(None)` that ended the previous pass)
+//! to its `Ok(None)`, its resyncs included. Under "`Resync` iff the cookie moved" alone,
+//! a pass that takes longer than the writers' period never finishes. So:
+//!
+//! - **A pass resyncs at most [`STARVING_AFTER`](CookieList::STARVING_AFTER) = 2
+//!   times.** At its second resync it *registers as starving* on the list's gate, and
+//!   the attempt that follows sees no change: the writers that arrive while it is
+//!   registered wait before they publish, until it ends (`Ok(None)`, or the iterator
+//!   is dropped, a panic's unwinding included). The contract above is unchanged: the
+//!   pass simply sees no `Resync` because nothing was published.
+//! - **A writer waits only for the passes registered before it arrived.** The gate
+//!   is a queue of phases, alternately of starving passes and of waiting writers; a
+//!   pass joins the last phase if it is one of passes, else starts one, and a writer
+//!   likewise. The front phase runs: its passes walk, or its writers publish. So a
+//!   writer waits at most for the phases ahead of it (passes that were registered,
+//!   writers that were waiting, when it arrived), never for a pass that registered
+//!   after it; and a starving pass that finds writers waiting waits (in `resync`)
+//!   for them to publish first, then walks protected. A write that no pass is
+//!   registered for pays one check under the lock it takes anyway.
+//! - **A stalled pass holds writers back for at most a bound.** The passes of a
+//!   phase count their steps (`next`, `resync`) on a counter alone in its cache line
+//!   (`CachePadded`). A writer waits (crossbeam's `Backoff`: spin, then yield; with
+//!   no lock held) while the phase before it steps; when none of its passes has
+//!   stepped for [`STALL_LIMIT`](CookieList::STALL_LIMIT) (1 ms, or
+//!   [`with_stall_limit`](CookieList::with_stall_limit)), it evicts the phase and
+//!   publishes. An evicted pass sees that write as a `Resync` and registers again at
+//!   its resync. A pass the OS deschedules for longer than the limit is stalled too:
+//!   the bound of 2 resyncs holds for passes that step at least once per limit.
+//! - **Writes that must not wait** use the `try_` forms (`try_push`, `try_insert`,
+//!   `try_remove_where`, `try_retain`, `try_clear`), which return [`WouldWait`]
+//!   and change nothing where they would wait. The trade-off of the others: a write
+//!   can wait for one pass of every pass registered before it (or the stall limit).
+//! - **A write made on the thread of a starving pass** (from its loop body) would
+//!   wait for that pass, which cannot step until the write returns: the pass gives
+//!   its protection up instead (it sees that write as a `Resync`, as it would
+//!   anyway) and registers again at its next resync. The same holds for a pass body
+//!   that waits for another thread's write to the same list: that write waits for the
+//!   pass until the stall limit, then goes ahead.
+//!
+//! `fold`, `foreach`, `find` and `filter` go through the same `next` and `resync` (the
+//! `fold` and `foreach` of [`CookieIter`] walk each chunk with the position in a
+//! local, and count the same steps), so they get the same bound. Iterating `&list`
+//! reads one snapshot and never resyncs.
+//!
+//! The loom models check that a pass against a writer that makes more changes than
+//! the bound finishes within it and the writer finishes too, that a stalled starving
+//! pass lets the writer finish, and that a stepping one is not evicted; they fail
+//! when a writer ignores the gate, a pass's registration is never cleared, or a
+//! stalled pass is never evicted. The std tests add two readers against two unpaced
+//! writers (no pass abandoned, every writer finishes), the `try_` forms, a pass
+//! dropped or unwound mid-pass, a stalled pass, and a pass that steps slower than the
+//! limit overall but often enough (it fails if steps are not counted).
 
 use core::cell::Cell;
 use core::convert::Infallible;
@@ -723,11 +779,13 @@ impl<T, R> Memo<T, R> {
 ///
 /// An iterator walks an immutable version of the list that it owns, and writes
 /// publish a new version (copy-on-write, sharing every chunk of items they do not
-/// touch). So a busy writer cannot starve a reader the way it starves `GstIterator`,
-/// whose every step takes the object lock: a step here takes no lock, it is an atomic
-/// load and a clone; starting or resyncing a pass takes the list's lock once, to
-/// clone one pointer. A caller that does not need `Resync` iterates `&list`, which yields
-/// the items of one consistent [`snapshot`](Self::snapshot).
+/// touch). A step takes no lock, it is an atomic load and a clone; starting or
+/// resyncing a pass takes the list's lock once, to clone one pointer. And a busy
+/// writer cannot starve a reader the way it starves `GstIterator`: a pass that
+/// resynced [`STARVING_AFTER`](Self::STARVING_AFTER) (2) times registers as
+/// starving, and writers that arrive after it wait, bounded, until it ends (module
+/// docs, "Progress"). A caller that does not need `Resync` iterates `&list`, which
+/// yields the items of one consistent [`snapshot`](Self::snapshot).
 ///
 /// # What misuse gets
 ///
