@@ -1858,6 +1858,7 @@ impl<T: Clone> ResyncIterator for CookieIter<'_, T> {
         }
     }
 
+    #[inline]
     fn resync(&mut self) {
         self.resyncs = self.resyncs.saturating_add(1);
         let current = if self.resyncs >= CookieList::<T>::STARVING_AFTER {
