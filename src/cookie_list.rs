@@ -1519,6 +1519,7 @@ impl<T: Clone> CookieList<T> {
         CookieIter {
             list: self,
             cookie: current.cookie,
+            check: current.cookie,
             cursor: Cursor::new(current.version),
             resyncs: 0,
             registration: None,
@@ -1805,9 +1806,14 @@ pub trait ResyncIterator {
 /// ```
 pub struct CookieIter<'a, T> {
     list: &'a CookieList<T>,
-    /// The cookie of the cursor's version, kept here so that a step reads it from
-    /// the iterator.
+    /// The cookie of the cursor's version.
     cookie: u64,
+    /// What a step compares the list's cookie with, kept here so that a step reads
+    /// it from the iterator: `cookie`, or, while the pass is starving, [`STARVING`],
+    /// which the list's cookie never reaches, so that every step takes the starving
+    /// path (which compares with `cookie` and counts the step) at no cost to the
+    /// others.
+    check: u64,
     cursor: Cursor<T>,
     /// How many times this pass resynced.
     resyncs: u32,
@@ -1823,6 +1829,10 @@ impl<T> CookieIter<'_, T> {
     }
 }
 
+/// [`CookieIter::check`] of a starving pass: a cookie no list reaches (one change
+/// a nanosecond would take 584 years).
+const STARVING: u64 = u64::MAX;
+
 impl<T> CookieIter<'_, T> {
     /// The pass is over (`Ok(None)`): it leaves the gate if it was starving, and the
     /// next resync starts a new pass.
@@ -1830,6 +1840,7 @@ impl<T> CookieIter<'_, T> {
     fn end_pass(&mut self) {
         self.resyncs = 0;
         if let Some(pass) = self.registration.take() {
+            self.check = self.cookie;
             self.list.unregister(pass);
         }
     }
@@ -1843,10 +1854,17 @@ impl<T: Clone> ResyncIterator for CookieIter<'_, T> {
         // Acquire: pairs with the writer's Release store; a reader that reports
         // Resync sees the change behind it. The cookie is compared before the
         // position is touched; on a mismatch nothing changes.
-        if self.list.cookie.load(Ordering::Acquire) != self.cookie {
-            return Err(Resync);
-        }
-        if let Some(pass) = &self.registration {
+        if self.list.cookie.load(Ordering::Acquire) != self.check {
+            // A change, or a starving pass (`check` is `STARVING`), which compares
+            // with the version's cookie and counts the step for the writers waiting
+            // behind it, in line: no call here takes the iterator's address.
+            let Some(pass) = &self.registration else {
+                return Err(Resync);
+            };
+            // Acquire: as in the check above.
+            if self.list.cookie.load(Ordering::Acquire) != self.cookie {
+                return Err(Resync);
+            }
             step(&pass.progress);
         }
         match self.cursor.next() {
@@ -1867,6 +1885,11 @@ impl<T: Clone> ResyncIterator for CookieIter<'_, T> {
             self.list.load()
         };
         self.cookie = current.cookie;
+        self.check = if self.registration.is_some() {
+            STARVING
+        } else {
+            current.cookie
+        };
         // The old version is dropped here, with no lock held.
         self.cursor = Cursor::new(current.version);
     }
@@ -1944,6 +1967,7 @@ impl<T> Clone for CookieIter<'_, T> {
         Self {
             list: self.list,
             cookie: self.cookie,
+            check: self.cookie,
             cursor: self.cursor.clone(),
             resyncs: self.resyncs,
             registration: None,
