@@ -149,8 +149,9 @@
 //! The loom models check that a pass against a writer that makes more changes than
 //! the bound finishes within it and the writer finishes too, that a stalled starving
 //! pass lets the writer finish, and that a stepping one is not evicted; they fail
-//! when a writer ignores the gate, a pass's registration is never cleared, or a
-//! stalled pass is never evicted. The std tests add two readers against two unpaced
+//! when a writer ignores the gate, a pass's registration is never cleared, a
+//! stalled pass is never evicted, or a starving pass's step does not compare the
+//! cookie. The std tests add two readers against two unpaced
 //! writers (no pass abandoned, every writer finishes), the `try_` forms, a pass
 //! dropped or unwound mid-pass, a stalled pass, and a pass that steps slower than the
 //! limit overall but often enough (it fails if steps are not counted).
