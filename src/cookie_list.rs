@@ -591,6 +591,7 @@ impl Gate {
             if !empty {
                 break;
             }
+            // Drops at most a counter's reference: no item code under the lock.
             self.phases.pop_front();
             self.first += 1;
         }
