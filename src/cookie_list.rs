@@ -153,8 +153,10 @@
 //! stalled pass is never evicted, or a starving pass's step does not compare the
 //! cookie. The std tests add two readers against two unpaced
 //! writers (no pass abandoned, every writer finishes), the `try_` forms, a pass
-//! dropped or unwound mid-pass, a stalled pass, and a pass that steps slower than the
-//! limit overall but often enough (it fails if steps are not counted).
+//! dropped or unwound mid-pass, a stalled pass, a pass that steps slower than the
+//! limit overall but often enough (it fails if steps are not counted), and a pass
+//! that registers behind a waiting writer (it walks the writer's change; it fails if
+//! a pass joins the passes ahead of the writer).
 
 use core::cell::Cell;
 use core::convert::Infallible;
@@ -895,6 +897,20 @@ impl<T> CookieList<T> {
     /// running protected, or waiting for the writers before them.
     pub fn starving_passes(&self) -> usize {
         self.current.lock().gate.passes
+    }
+
+    /// How many writers are waiting for starving passes right now (a snapshot).
+    pub fn waiting_writers(&self) -> usize {
+        let locked = self.current.lock();
+        locked
+            .gate
+            .phases
+            .iter()
+            .map(|phase| match phase {
+                Phase::Writers { count } => *count,
+                Phase::Passes { .. } => 0,
+            })
+            .sum()
     }
 
     /// The number of items, at some moment during the call.

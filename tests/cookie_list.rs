@@ -675,6 +675,53 @@ fn a_starving_pass_that_keeps_stepping_is_not_evicted() {
     within(LIMIT, move || writer.join().unwrap());
 }
 
+/// Fairness both ways: a pass that registers while a writer waits (for an earlier
+/// pass) lets that writer publish first, and the writer does not wait for it. So
+/// the later pass walks the version with the writer's change.
+#[test]
+fn a_pass_that_registers_behind_a_waiting_writer_lets_it_publish_first() {
+    let list: Arc<CookieList<u32>> = Arc::new(
+        (0..5)
+            .collect::<CookieList<u32>>()
+            .with_stall_limit(Duration::from_secs(3600)),
+    );
+    let mut a = list.iter();
+    let mut b = list.iter();
+    // Both resync once; then `a` resyncs a second time and registers.
+    elsewhere(|| list.push(10));
+    for it in [&mut a, &mut b] {
+        assert_eq!(it.next(), Err(Resync));
+        it.resync();
+    }
+    elsewhere(|| list.push(11));
+    assert_eq!(a.next(), Err(Resync));
+    a.resync();
+    assert_eq!(list.starving_passes(), 1);
+    let b_done = AtomicBool::new(false);
+    thread::scope(|s| {
+        let writer = s.spawn(|| list.push(12));
+        while list.waiting_writers() == 0 {
+            thread::yield_now();
+        }
+        // `b` registers behind the waiting writer: it waits in `resync`.
+        let second = s.spawn(|| {
+            assert_eq!(b.next(), Err(Resync));
+            b.resync();
+            let items = drain(&mut b).expect("a starving pass resynced");
+            b_done.store(true, Ordering::SeqCst);
+            items
+        });
+        while list.starving_passes() < 2 && !b_done.load(Ordering::SeqCst) {
+            thread::yield_now();
+        }
+        // `a`'s pass, which the writer waits for, sees neither the write nor `b`.
+        assert_eq!(drain(&mut a).unwrap(), [0, 1, 2, 3, 4, 10, 11]);
+        writer.join().unwrap();
+        assert_eq!(second.join().unwrap(), [0, 1, 2, 3, 4, 10, 11, 12]);
+    });
+    assert_eq!((list.starving_passes(), list.waiting_writers()), (0, 0));
+}
+
 #[test]
 fn try_writes_refuse_instead_of_waiting() {
     let list: CookieList<u32> = (0..10).collect();
