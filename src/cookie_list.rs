@@ -137,7 +137,9 @@
 //! - **A write made on the thread of a starving pass** (from its loop body) would
 //!   wait for that pass, which cannot step until the write returns: the pass gives
 //!   its protection up instead (it sees that write as a `Resync`, as it would
-//!   anyway) and registers again at its next resync. The same holds for a pass body
+//!   anyway) and registers again at its next resync. ("Its thread" is the thread
+//!   that registered it: an iterator moved to another thread mid-pass keeps that
+//!   mark until its next registration.) The same holds for a pass body
 //!   that waits for another thread's write to the same list: that write waits for the
 //!   pass until the stall limit, then goes ahead.
 //!
