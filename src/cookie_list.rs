@@ -407,10 +407,25 @@ impl<T> Current<T> {
 }
 
 /// What the list's lock guards: the current version with its cookie, and the gate
-/// of starving passes. Derefs to the version and cookie.
+/// of starving passes, allocated the first time it is needed (a list that never
+/// has a starving pass, or a set stall limit, pays one pointer for it). Derefs to
+/// the version and cookie.
 struct Locked<T> {
     current: Current<T>,
-    gate: Gate,
+    gate: Option<Box<Gate>>,
+}
+
+impl<T> Locked<T> {
+    /// The passes registered on the gate ([`Gate::passes`]).
+    #[inline]
+    fn passes(&self) -> usize {
+        self.gate.as_ref().map_or(0, |gate| gate.passes)
+    }
+
+    /// The gate, allocated if need be.
+    fn gate_mut(&mut self) -> &mut Gate {
+        self.gate.get_or_insert_with(|| Box::new(Gate::new()))
+    }
 }
 
 impl<T> core::ops::Deref for Locked<T> {
@@ -638,8 +653,9 @@ impl<'a, T> Writer<'a, T> {
 impl<T> Drop for Writer<'_, T> {
     fn drop(&mut self) {
         if let Some(phase) = self.turn.take() {
-            self.locked.gate.writer_done(phase);
-            self.list.sync_front(&self.locked.gate);
+            let gate = self.locked.gate_mut();
+            gate.writer_done(phase);
+            self.list.sync_front(gate);
         }
     }
 }
@@ -669,8 +685,9 @@ impl<T> Drop for Turn<'_, T> {
     fn drop(&mut self) {
         if let Some(phase) = self.turn.take() {
             let mut locked = self.list.current.lock();
-            locked.gate.writer_done(phase);
-            self.list.sync_front(&locked.gate);
+            let gate = locked.gate_mut();
+            gate.writer_done(phase);
+            self.list.sync_front(gate);
         }
     }
 }
@@ -870,13 +887,17 @@ impl<T> CookieList<T> {
     /// assert_eq!(list.stall_limit(), Duration::from_millis(20));
     /// ```
     pub fn with_stall_limit(mut self, limit: Duration) -> Self {
-        self.current.get_mut().gate.stall_limit = limit;
+        self.current.get_mut().gate_mut().stall_limit = limit;
         self
     }
 
     /// How long writers wait for starving passes that make no step.
     pub fn stall_limit(&self) -> Duration {
-        self.current.lock().gate.stall_limit
+        let locked = self.current.lock();
+        locked
+            .gate
+            .as_ref()
+            .map_or(Self::STALL_LIMIT, |gate| gate.stall_limit)
     }
 
     /// An empty list at cookie 0. Allocates nothing.
@@ -890,7 +911,7 @@ impl<T> CookieList<T> {
             front: AtomicU64::new(0),
             current: Mutex::new(Locked {
                 current: Current { cookie: 0, version },
-                gate: Gate::new(),
+                gate: None,
             }),
         }
     }
@@ -898,21 +919,21 @@ impl<T> CookieList<T> {
     /// How many passes are registered as starving right now (a snapshot): passes
     /// running protected, or waiting for the writers before them.
     pub fn starving_passes(&self) -> usize {
-        self.current.lock().gate.passes
+        self.current.lock().passes()
     }
 
     /// How many writers are waiting for starving passes right now (a snapshot).
     pub fn waiting_writers(&self) -> usize {
         let locked = self.current.lock();
-        locked
-            .gate
-            .phases
-            .iter()
-            .map(|phase| match phase {
-                Phase::Writers { count } => *count,
-                Phase::Passes { .. } => 0,
-            })
-            .sum()
+        locked.gate.as_ref().map_or(0, |gate| {
+            gate.phases
+                .iter()
+                .map(|phase| match phase {
+                    Phase::Writers { count } => *count,
+                    Phase::Passes { .. } => 0,
+                })
+                .sum()
+        })
     }
 
     /// The number of items, at some moment during the call.
@@ -1033,7 +1054,7 @@ impl<T> CookieList<T> {
     /// `wait` is false, not at all.
     #[inline]
     fn gate<'a>(&'a self, writer: Writer<'a, T>, wait: bool) -> Result<Writer<'a, T>, WouldWait> {
-        if writer.gate.passes == 0 || writer.turn.is_some() {
+        if writer.passes() == 0 || writer.turn.is_some() {
             return Ok(writer);
         }
         self.wait_behind_passes(writer, wait)
@@ -1050,17 +1071,17 @@ impl<T> CookieList<T> {
         // gives its protection up instead, and sees this write as a `Resync`, as it
         // would have anyway.
         let me = current_thread_token();
-        let first = writer.gate.first;
-        writer.gate.leave(first, |_, thread| thread == me);
-        self.sync_front(&writer.gate);
-        if writer.gate.passes == 0 {
+        let gate = writer.gate_mut();
+        gate.leave(gate.first, |_, thread| thread == me);
+        self.sync_front(gate);
+        if gate.passes == 0 {
             return Ok(writer);
         }
         if !wait {
             return Err(WouldWait(()));
         }
-        let (phase, progress) = writer.gate.join_writers();
-        let limit = writer.gate.stall_limit;
+        let (phase, progress) = gate.join_writers();
+        let limit = gate.stall_limit;
         let mut turn = Turn {
             list: self,
             turn: Some(phase),
@@ -1069,7 +1090,7 @@ impl<T> CookieList<T> {
         loop {
             self.wait_for_turn(phase, &progress, limit);
             let writer = turn.lock(true)?;
-            if writer.gate.first == phase {
+            if writer.gate.as_ref().map(|gate| gate.first) == Some(phase) {
                 return Ok(writer);
             }
             turn = writer.unlock();
@@ -1099,8 +1120,9 @@ impl<T> CookieList<T> {
                     clock.reset();
                 } else if clock.expired() {
                     let mut locked = self.current.lock();
-                    locked.gate.evict(phase - 1);
-                    self.sync_front(&locked.gate);
+                    let gate = locked.gate_mut();
+                    gate.evict(phase - 1);
+                    self.sync_front(gate);
                     drop(locked);
                     continue;
                 }
@@ -1129,12 +1151,12 @@ impl<T> CookieList<T> {
         loop {
             let mut locked = self.current.lock();
             let pass = match registration.take() {
-                Some(pass) if locked.gate.holds(&pass) => pass,
+                Some(pass) if locked.gate_mut().holds(&pass) => pass,
                 // Evicted or new: (again) at the back. Dropping the old registration
                 // under the lock touches only a counter's reference count.
-                _ => locked.gate.register(current_thread_token()),
+                _ => locked.gate_mut().register(current_thread_token()),
             };
-            if locked.gate.first == pass.phase {
+            if locked.gate_mut().first == pass.phase {
                 step(&pass.progress);
                 let current = locked.current.clone();
                 drop(locked);
@@ -1155,10 +1177,9 @@ impl<T> CookieList<T> {
     #[cold]
     fn unregister(&self, pass: Registration) {
         let mut locked = self.current.lock();
-        locked
-            .gate
-            .leave(pass.phase, |ticket, _| ticket == pass.ticket);
-        self.sync_front(&locked.gate);
+        let gate = locked.gate_mut();
+        gate.leave(pass.phase, |ticket, _| ticket == pass.ticket);
+        self.sync_front(gate);
         drop(locked);
         drop(pass);
     }
@@ -1515,7 +1536,7 @@ impl<T: Clone> CookieList<T> {
                 drop(writer);
                 return Ok(());
             }
-            if writer.turn.is_none() && writer.gate.passes != 0 {
+            if writer.turn.is_none() && writer.passes() != 0 {
                 // A version with changes that passed no gate yet (the answers came
                 // from a version with none): through the gate, then look again.
                 drop(chunks);

@@ -1361,7 +1361,7 @@ fn stress_starving_passes_finish_and_writers_finish() {
     let (len, writes, min_passes) = if cfg!(miri) {
         (40, 30, 3)
     } else {
-        (2000, 20_000, 50)
+        (1000, 2000, 50)
     };
     let list: Arc<CookieList<u64>> = Arc::new((0..len).collect());
     let writing = Arc::new(AtomicUsize::new(2));
