@@ -1297,9 +1297,12 @@ impl<T: Clone> CookieList<T> {
     /// one write. For the crate's own predicates only: `pred` runs under the list's
     /// lock, so it must not use this list. Waits as [`push`](Self::push) does.
     pub(crate) fn remove_first_locked(&self, mut pred: impl FnMut(&T) -> bool) -> Option<T> {
-        let writer = self.waiting_writer();
+        let mut writer = self.waiting_writer();
         let (c, offset) = writer.version.find(&mut pred)?;
-        Some(self.remove_at(writer, c, offset))
+        let (item, retired) = self.remove_at(&mut writer, c, offset);
+        drop(writer);
+        drop(retired);
+        Some(item)
     }
 
     /// Removes the first item for which `pred` returns `true`, and returns it
@@ -1345,9 +1348,11 @@ impl<T: Clone> CookieList<T> {
         let Some((c, offset)) = current.version.find(&mut pred) else {
             return Ok(None);
         };
-        let writer = self.gate(self.writer(), wait)?;
+        let mut writer = self.gate(self.writer(), wait)?;
         if writer.cookie == current.cookie {
-            let item = self.remove_at(writer, c, offset);
+            let (item, retired) = self.remove_at(&mut writer, c, offset);
+            drop(writer);
+            drop(retired);
             // The result is built last, after every version this call held is
             // dropped: a panic in an item's `Drop` then drops `item` too, where it
             // would leak from a return value already built.
@@ -1367,15 +1372,13 @@ impl<T: Clone> CookieList<T> {
         self.remove_where_retry(memo, version, pred, turn, wait)
     }
 
-    /// Removes item `offset` of chunk `c` of the current version (locked in `writer`)
-    /// and returns it; what the write replaced is dropped after the lock is released.
-    fn remove_at(&self, mut writer: Writer<'_, T>, c: usize, offset: usize) -> T {
+    /// Removes item `offset` of chunk `c` of the current version (locked in `writer`,
+    /// which the caller releases, then drops what the write replaced) and returns it.
+    #[inline]
+    fn remove_at(&self, writer: &mut Locked<T>, c: usize, offset: usize) -> (T, Retired<T>) {
         let item = writer.version.chunks()[c].items[offset].clone();
         let next = writer.version.removed(c, offset);
-        let retired = self.publish(&mut writer, next);
-        drop(writer);
-        drop(retired);
-        item
+        (item, self.publish(writer, next))
     }
 
     /// `remove_where` after a concurrent write: answers per chunk in `memo`, the
@@ -1434,7 +1437,10 @@ impl<T: Clone> CookieList<T> {
                 drop(writer);
                 return Ok(None);
             };
-            let item = self.remove_at(writer, c, offset);
+            let mut writer = writer;
+            let (item, retired) = self.remove_at(&mut writer, c, offset);
+            drop(writer);
+            drop(retired);
             // Built last (see `remove_where_or`).
             drop(memo);
             return Ok(Some(item));
