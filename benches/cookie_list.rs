@@ -13,24 +13,34 @@
 //!   `floor_vec_clone_drop`, no list at all: a `Vec<Arc<T>>` walk that clones and
 //!   drops each item, the floor for anything that hands out new references;
 //! - `write_1000`: `push` and `remove_where` on a 1000-item list;
-//! - `contended_pass_1000`: passes over 1000 items while another thread changes the
-//!   list about 100 000 times a second (paced); criterion times one pass (completed,
-//!   or abandoned after 1000 resyncs), and a summary line gives passes/s, resyncs per
-//!   pass, the most resyncs one pass needed, passes abandoned after 1000 resyncs, and
-//!   the writes/s achieved. The same figures go to `contended.json` beside criterion's
-//!   estimates of each entry, where `scripts/bench-table.py` reads them.
+//! - `contended_{pass,by_value,unpaced}_{1000,10000}`: passes over 1000 or 10 000
+//!   items while another thread changes the list: `pass`, about 100 000 changes a
+//!   second (paced), adding an item and removing the head; `by_value`, paced, adding
+//!   an item and removing it by value (a predicate scan); `unpaced`, adding and
+//!   removing the head as fast as the writer can. Criterion times one pass
+//!   (completed, or abandoned after 1000 resyncs), and a summary line gives passes/s,
+//!   resyncs per pass, the most resyncs one pass needed, passes abandoned after 1000
+//!   resyncs, the changes/s achieved and the longest one change took the writer (its
+//!   wait for starving passes included). The same figures go to `contended.json`
+//!   beside criterion's estimates of each entry, where `scripts/bench-table.py` reads
+//!   them. The output starts with the CPU model.
 //!
-//! Run: `cargo bench --bench cookie_list -- --warm-up-time 1 --measurement-time 3`.
+//! Run: `cargo bench --bench cookie_list -- --warm-up-time 1 --measurement-time 3`;
+//! one group: append its name (a criterion filter), e.g. `contended_unpaced_10000`.
 
 use std::hint::black_box;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use core::ops::ControlFlow;
+
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use mtsafe::{CookieList, Resync, ResyncIterator};
 
 mod support;
-use support::{contended_run, report, resync_pass, Contended, Stats};
+use support::{
+    contended_run_in, cpu_model, report, resync_pass, Contended, Scenario, Stats, MAX_RESYNCS,
+};
 
 const N: u64 = 1000;
 
@@ -86,9 +96,9 @@ impl LockedList {
         g.1.push(x);
     }
 
-    fn remove_where(&self, mut pred: impl FnMut(&Item) -> bool) -> Option<Item> {
+    fn remove_where(&self, pred: impl FnMut(&Item) -> bool) -> Option<Item> {
         let mut g = self.inner.lock();
-        let pos = g.1.iter().position(&mut pred)?;
+        let pos = g.1.iter().position(pred)?;
         g.0 += 1;
         Some(g.1.remove(pos))
     }
@@ -117,11 +127,16 @@ impl ResyncIterator for LockedIter<'_> {
 /// `u64`s, whose clone costs nothing, to show the list's own cost.
 trait Payload: Clone + Send + Sync {
     fn make(id: u64) -> Self;
+    fn id(&self) -> u64;
 }
 
 impl Payload for Item {
     fn make(id: u64) -> Self {
         item(id)
+    }
+
+    fn id(&self) -> u64 {
+        self.id
     }
 }
 
@@ -129,6 +144,16 @@ impl Payload for u64 {
     fn make(id: u64) -> Self {
         id
     }
+
+    fn id(&self) -> u64 {
+        *self
+    }
+}
+
+/// The id the writer adds at change `n` (even) and removes by value at `n + 1`: above
+/// every id of a list of up to 10 000 items.
+fn added(n: u64) -> u64 {
+    1 << 40 | n
 }
 
 impl<P: Payload> Contended for CookieList<P> {
@@ -138,10 +163,45 @@ impl<P: Payload> Contended for CookieList<P> {
 
     fn change(&self, n: u64) {
         if n % 2 == 0 {
-            self.push(P::make(N + n));
+            self.push(P::make(added(n)));
         } else {
             self.remove_where(|_| true);
         }
+    }
+
+    fn change_by_value(&self, n: u64) {
+        if n % 2 == 0 {
+            self.push(P::make(added(n)));
+        } else {
+            let id = added(n - 1);
+            self.remove_where(|x| x.id() == id);
+        }
+    }
+}
+
+/// A `CookieList` walked with `foreach` and the resync loop.
+struct ForeachPasses(CookieList<Item>);
+
+impl Contended for ForeachPasses {
+    fn pass(&self) -> (usize, bool) {
+        let mut it = self.0.iter();
+        let mut resyncs = 0;
+        while it.foreach(|x| drop(black_box(x))).is_err() {
+            resyncs += 1;
+            if resyncs > MAX_RESYNCS {
+                return (resyncs, false);
+            }
+            it.resync();
+        }
+        (resyncs, true)
+    }
+
+    fn change(&self, n: u64) {
+        self.0.change(n);
+    }
+
+    fn change_by_value(&self, n: u64) {
+        self.0.change_by_value(n);
     }
 }
 
@@ -152,10 +212,34 @@ impl Contended for LockedList {
 
     fn change(&self, n: u64) {
         if n % 2 == 0 {
-            self.push(item(N + n));
+            self.push(item(added(n)));
         } else {
             self.remove_where(|_| true);
         }
+    }
+
+    fn change_by_value(&self, n: u64) {
+        if n % 2 == 0 {
+            self.push(item(added(n)));
+        } else {
+            let id = added(n - 1);
+            self.remove_where(|x| x.id == id);
+        }
+    }
+}
+
+/// A `Vec` change for the peers that hold one: add, remove the head, or remove the
+/// item added at `n - 1` by value.
+fn change_vec(v: &mut Vec<Item>, n: u64, by_value: bool) {
+    if n % 2 == 0 {
+        v.push(item(added(n)));
+    } else if by_value {
+        let id = added(n - 1);
+        if let Some(p) = v.iter().position(|x| x.id == id) {
+            v.remove(p);
+        }
+    } else {
+        v.remove(0);
     }
 }
 
@@ -174,6 +258,10 @@ impl Contended for SnapshotPasses {
     fn change(&self, n: u64) {
         self.0.change(n);
     }
+
+    fn change_by_value(&self, n: u64) {
+        self.0.change_by_value(n);
+    }
 }
 
 /// Lock, clone the `Vec`, unlock, walk the copy.
@@ -189,12 +277,11 @@ impl Contended for LockCloneVec {
     }
 
     fn change(&self, n: u64) {
-        let mut g = self.0.lock();
-        if n % 2 == 0 {
-            g.push(item(N + n));
-        } else {
-            g.remove(0);
-        }
+        change_vec(&mut self.0.lock(), n, false);
+    }
+
+    fn change_by_value(&self, n: u64) {
+        change_vec(&mut self.0.lock(), n, true);
     }
 }
 
@@ -212,11 +299,15 @@ impl Contended for ArcSwapVec {
     fn change(&self, n: u64) {
         self.0.rcu(|v| {
             let mut v = Vec::clone(v);
-            if n % 2 == 0 {
-                v.push(item(N + n));
-            } else {
-                v.remove(0);
-            }
+            change_vec(&mut v, n, false);
+            v
+        });
+    }
+
+    fn change_by_value(&self, n: u64) {
+        self.0.rcu(|v| {
+            let mut v = Vec::clone(v);
+            change_vec(&mut v, n, true);
             v
         });
     }
@@ -234,12 +325,11 @@ impl Contended for RwLockVec {
     }
 
     fn change(&self, n: u64) {
-        let mut g = self.0.write().unwrap();
-        if n % 2 == 0 {
-            g.push(item(N + n));
-        } else {
-            g.remove(0);
-        }
+        change_vec(&mut self.0.write().unwrap(), n, false);
+    }
+
+    fn change_by_value(&self, n: u64) {
+        change_vec(&mut self.0.write().unwrap(), n, true);
     }
 }
 
@@ -248,11 +338,23 @@ impl Contended for RwLockVec {
 // ---------------------------------------------------------------------------------
 
 fn pass(c: &mut Criterion) {
+    println!("CPU: {}", cpu_model());
     let mut g = c.benchmark_group("pass_1000");
     g.throughput(Throughput::Elements(N));
 
     let list: CookieList<Item> = items(N).collect();
     g.bench_function("cookie_list_iter", |b| b.iter(|| list.pass()));
+    g.bench_function("cookie_list_fold", |b| {
+        b.iter(|| {
+            list.iter().fold((), |(), x| {
+                drop(black_box(x));
+                ControlFlow::Continue(())
+            })
+        })
+    });
+    g.bench_function("cookie_list_foreach", |b| {
+        b.iter(|| list.iter().foreach(|x| drop(black_box(x))))
+    });
     g.bench_function("cookie_list_into_iter", |b| {
         b.iter(|| {
             for x in &list {
@@ -401,47 +503,81 @@ fn write(c: &mut Criterion) {
 // Passes while a writer changes the list ~100 000 times a second.
 // ---------------------------------------------------------------------------------
 
-fn contended_one<L: Contended>(c: &mut Criterion, name: &str, list: L) {
-    let stats = Mutex::new(Stats::default());
-    let mut g = c.benchmark_group(GROUP);
-    g.throughput(Throughput::Elements(N));
-    g.bench_function(name, |b| {
-        b.iter_custom(|iters| contended_run(&list, iters, &stats))
-    });
-    g.finish();
-    report(GROUP, name, &stats.into_inner().unwrap());
-}
-
-const GROUP: &str = "contended_pass_1000";
+/// The contended scenarios, by group name: the writer, and the list's length.
+const SCENARIOS: [(&str, Scenario, u64); 6] = [
+    ("contended_pass_1000", Scenario::PACED_HEAD, 1000),
+    ("contended_by_value_1000", PACED_BY_VALUE, 1000),
+    ("contended_unpaced_1000", UNPACED_HEAD, 1000),
+    ("contended_pass_10000", Scenario::PACED_HEAD, 10_000),
+    ("contended_by_value_10000", PACED_BY_VALUE, 10_000),
+    ("contended_unpaced_10000", UNPACED_HEAD, 10_000),
+];
+const PACED_BY_VALUE: Scenario = Scenario {
+    by_value: true,
+    paced: true,
+};
+const UNPACED_HEAD: Scenario = Scenario {
+    by_value: false,
+    paced: false,
+};
 
 fn contended(c: &mut Criterion) {
-    contended_one(
-        c,
-        "cookie_list_iter",
-        items(N).collect::<CookieList<Item>>(),
-    );
-    contended_one(
-        c,
-        "cookie_list_into_iter",
-        SnapshotPasses(items(N).collect()),
-    );
-    contended_one(
-        c,
-        "cookie_list_iter_u64",
-        (0..N).collect::<CookieList<u64>>(),
-    );
-    contended_one(c, "locked_cookie_iter", LockedList::new(N));
-    contended_one(
-        c,
-        "lock_clone_vec",
-        LockCloneVec(parking_lot::Mutex::new(items(N).collect())),
-    );
-    contended_one(
-        c,
-        "arc_swap_vec",
-        ArcSwapVec(arc_swap::ArcSwap::from_pointee(items(N).collect())),
-    );
-    contended_one(c, "rwlock_read", RwLockVec(RwLock::new(items(N).collect())));
+    for (group, scenario, n) in SCENARIOS {
+        let entries: Vec<(&str, Box<dyn Contended>)> = vec![
+            (
+                "cookie_list_iter",
+                Box::new(items(n).collect::<CookieList<Item>>()),
+            ),
+            (
+                "cookie_list_foreach",
+                Box::new(ForeachPasses(items(n).collect())),
+            ),
+            (
+                "cookie_list_into_iter",
+                Box::new(SnapshotPasses(items(n).collect())),
+            ),
+            (
+                "cookie_list_iter_u64",
+                Box::new((0..n).collect::<CookieList<u64>>()),
+            ),
+            ("locked_cookie_iter", Box::new(LockedList::new(n))),
+            (
+                "lock_clone_vec",
+                Box::new(LockCloneVec(parking_lot::Mutex::new(items(n).collect()))),
+            ),
+            (
+                "arc_swap_vec",
+                Box::new(ArcSwapVec(arc_swap::ArcSwap::from_pointee(
+                    items(n).collect(),
+                ))),
+            ),
+            (
+                "rwlock_read",
+                Box::new(RwLockVec(RwLock::new(items(n).collect()))),
+            ),
+        ];
+        let mut g = c.benchmark_group(group);
+        g.throughput(Throughput::Elements(n));
+        // A starved pass takes milliseconds: a few flat samples are plenty.
+        g.sampling_mode(SamplingMode::Flat);
+        g.sample_size(10);
+        let mut all = Vec::new();
+        for (name, list) in &entries {
+            let stats = Mutex::new(Stats::default());
+            let mut ran = false;
+            g.bench_function(*name, |b| {
+                ran = true;
+                b.iter_custom(|iters| contended_run_in(&**list, iters, &stats, scenario))
+            });
+            if ran {
+                all.push((*name, stats.into_inner().unwrap()));
+            }
+        }
+        g.finish();
+        for (name, st) in all {
+            report(group, name, &st);
+        }
+    }
 }
 
 criterion_group!(benches, pass, write, contended);

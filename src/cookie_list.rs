@@ -1,7 +1,8 @@
 //! [`CookieList<T>`] and its resync iterator: a list shared between threads and
 //! versioned by a cookie, GStreamer's children list with its `GstIterator`, built so
 //! that an iterator can neither read a torn or freed list nor starve behind a busy
-//! writer.
+//! writer: a pass resyncs at most [`CookieList::STARVING_AFTER`] (2) times, whatever
+//! the writers do, as long as it keeps stepping.
 //!
 //! # How it is built
 //!
@@ -98,6 +99,66 @@
 //! applying its answer to a version that changed, `remove_where` or `retain` using
 //! answers about chunks that are gone, a replaced version leaked. (`next` stepping past an item before it
 //! compares the cookie is caught by the std tests, which watch the position.)
+//!
+//! # Progress
+//!
+//! A pass is the walk from `iter()` (or the `Ok(None)` that ended the previous pass)
+//! to its `Ok(None)`, its resyncs included. Under "`Resync` iff the cookie moved" alone,
+//! a pass that takes longer than the writers' period never finishes. So:
+//!
+//! - **A pass resyncs at most [`STARVING_AFTER`](CookieList::STARVING_AFTER) = 2
+//!   times.** At its second resync it *registers as starving* on the list's gate, and
+//!   the attempt that follows sees no change: the writers that arrive while it is
+//!   registered wait before they publish, until it ends (`Ok(None)`, or the iterator
+//!   is dropped, a panic's unwinding included). The contract above is unchanged: the
+//!   pass simply sees no `Resync` because nothing was published.
+//! - **A writer waits only for the passes registered before it arrived.** The gate
+//!   is a queue of phases, alternately of starving passes and of waiting writers; a
+//!   pass joins the last phase if it is one of passes, else starts one, and a writer
+//!   likewise. The front phase runs: its passes walk, or its writers publish. So a
+//!   writer waits at most for the phases ahead of it (passes that were registered,
+//!   writers that were waiting, when it arrived), never for a pass that registered
+//!   after it; and a starving pass that finds writers waiting waits (in `resync`)
+//!   for them to publish first, then walks protected. A write that no pass is
+//!   registered for pays one check under the lock it takes anyway.
+//! - **A stalled pass holds writers back for at most a bound.** The passes of a
+//!   phase count their steps (`next`, `resync`) on a counter alone in its cache line
+//!   (`CachePadded`). A writer waits (crossbeam's `Backoff`: spin, then yield; with
+//!   no lock held) while the phase before it steps; when none of its passes has
+//!   stepped for [`STALL_LIMIT`](CookieList::STALL_LIMIT) (1 ms, or
+//!   [`with_stall_limit`](CookieList::with_stall_limit)), it evicts the phase and
+//!   publishes. An evicted pass sees that write as a `Resync` and registers again at
+//!   its resync. A pass the OS deschedules for longer than the limit is stalled too:
+//!   the bound of 2 resyncs holds for passes that step at least once per limit.
+//! - **Writes that must not wait** use the `try_` forms (`try_push`, `try_insert`,
+//!   `try_remove_where`, `try_retain`, `try_clear`), which return [`WouldWait`]
+//!   and change nothing where they would wait. The trade-off of the others: a write
+//!   can wait for one pass of every pass registered before it (or the stall limit).
+//! - **A write made on the thread of a starving pass** (from its loop body) would
+//!   wait for that pass, which cannot step until the write returns: the pass gives
+//!   its protection up instead (it sees that write as a `Resync`, as it would
+//!   anyway) and registers again at its next resync. ("Its thread" is the thread
+//!   that registered it: an iterator moved to another thread mid-pass keeps that
+//!   mark until its next registration.) The same holds for a pass body
+//!   that waits for another thread's write to the same list: that write waits for the
+//!   pass until the stall limit, then goes ahead.
+//!
+//! `fold`, `foreach`, `find` and `filter` go through the same `next` and `resync` (the
+//! `fold` and `foreach` of [`CookieIter`] walk each chunk with the position in a
+//! local, and count the same steps), so they get the same bound. Iterating `&list`
+//! reads one snapshot and never resyncs.
+//!
+//! The loom models check that a pass against a writer that makes more changes than
+//! the bound finishes within it and the writer finishes too, that a stalled starving
+//! pass lets the writer finish, and that a stepping one is not evicted; they fail
+//! when a writer ignores the gate, a pass's registration is never cleared, a
+//! stalled pass is never evicted, or a starving pass's step does not compare the
+//! cookie. The std tests add two readers against two unpaced
+//! writers (no pass abandoned, every writer finishes), the `try_` forms, a pass
+//! dropped or unwound mid-pass, a stalled pass, a pass that steps slower than the
+//! limit overall but often enough (it fails if steps are not counted), and a pass
+//! that registers behind a waiting writer (it walks the writer's change; it fails if
+//! a pass joins the passes ahead of the writer).
 
 use core::cell::Cell;
 use core::convert::Infallible;
@@ -106,8 +167,13 @@ use core::iter::FusedIterator;
 use core::mem;
 use core::ops::{ControlFlow, Range};
 use core::ptr::NonNull;
+use core::time::Duration;
+use std::collections::VecDeque;
 
-use crate::sync::{arc_slice, Arc, AtomicU64, Mutex, MutexGuard, Ordering};
+use crate::sync::{
+    arc_slice, current_thread_token, Arc, AtomicU64, Backoff, CachePadded, Mutex, MutexGuard,
+    Ordering, StallClock,
+};
 
 /// The fewest items a chunk may be allowed to hold before it counts as full.
 const MIN_CHUNK_CAP: usize = 32;
@@ -340,6 +406,312 @@ impl<T> Current<T> {
     }
 }
 
+/// What the list's lock guards: the current version with its cookie, and the gate
+/// of starving passes, allocated the first time it is needed (a list that never
+/// has a starving pass, or a set stall limit, pays one pointer for it). Derefs to
+/// the version and cookie.
+struct Locked<T> {
+    current: Current<T>,
+    gate: Option<Box<Gate>>,
+}
+
+impl<T> Locked<T> {
+    /// The passes registered on the gate ([`Gate::passes`]).
+    #[inline]
+    fn passes(&self) -> usize {
+        self.gate.as_ref().map_or(0, |gate| gate.passes)
+    }
+
+    /// The gate, allocated if need be.
+    fn gate_mut(&mut self) -> &mut Gate {
+        self.gate.get_or_insert_with(|| Box::new(Gate::new()))
+    }
+}
+
+impl<T> core::ops::Deref for Locked<T> {
+    type Target = Current<T>;
+
+    fn deref(&self) -> &Current<T> {
+        &self.current
+    }
+}
+
+impl<T> core::ops::DerefMut for Locked<T> {
+    fn deref_mut(&mut self) -> &mut Current<T> {
+        &mut self.current
+    }
+}
+
+/// The counter a reader phase's passes bump on every step, alone in its cache line:
+/// the writers waiting behind the phase watch it move (module docs, "Progress").
+type Progress = Arc<CachePadded<AtomicU64>>;
+
+/// Counts one step of a protected pass.
+#[inline(always)]
+fn step(progress: &AtomicU64) {
+    // Relaxed: a writer only looks for the count to move; nothing is read on its
+    // strength.
+    progress.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The starving passes and the writers waiting for them (module docs, "Progress"): a
+/// queue of phases, alternately of passes and of writers. The front phase runs (its
+/// passes walk, or its writers publish); a phase ends when its last member leaves,
+/// or, for passes, when a writer behind them finds that none stepped for
+/// [`CookieList::STALL_LIMIT`]. A pass joins the last phase if it is a phase of
+/// passes, else starts one; a writer likewise. So a writer waits only for the
+/// passes registered before it, and a pass only for the writers waiting before it.
+struct Gate {
+    /// The number of the front phase: phases are numbered from 0 in the order they
+    /// start. Mirrored in [`CookieList::front`] for the waiters.
+    first: u64,
+    phases: VecDeque<Phase>,
+    /// The passes in all phases together: a writer publishes without waiting iff
+    /// this is 0 (the write path's one extra check).
+    passes: usize,
+    /// The ticket of the next pass that registers.
+    next_ticket: u64,
+    /// How long writers wait for a phase of passes that makes no step.
+    stall_limit: Duration,
+}
+
+enum Phase {
+    /// Starving passes, each a ticket and its thread's token, and the counter they
+    /// step.
+    Passes {
+        progress: Progress,
+        members: Vec<(u64, usize)>,
+    },
+    /// Writers waiting for the phases before this one.
+    Writers { count: usize },
+}
+
+/// A pass's place in the [`Gate`]: its phase, its ticket, its phase's counter.
+/// Dropping one touches only the counter's reference count (no item code).
+struct Registration {
+    phase: u64,
+    ticket: u64,
+    progress: Progress,
+}
+
+impl Gate {
+    const fn new() -> Self {
+        Self {
+            first: 0,
+            phases: VecDeque::new(),
+            passes: 0,
+            next_ticket: 0,
+            stall_limit: CookieList::<()>::STALL_LIMIT,
+        }
+    }
+
+    fn get(&self, phase: u64) -> Option<&Phase> {
+        let index = usize::try_from(phase.checked_sub(self.first)?).ok()?;
+        self.phases.get(index)
+    }
+
+    fn get_mut(&mut self, phase: u64) -> Option<&mut Phase> {
+        let index = usize::try_from(phase.checked_sub(self.first)?).ok()?;
+        self.phases.get_mut(index)
+    }
+
+    /// Whether `pass` is still a member of its phase (not ended, not evicted).
+    fn holds(&self, pass: &Registration) -> bool {
+        matches!(self.get(pass.phase), Some(Phase::Passes { members, .. })
+            if members.iter().any(|&(ticket, _)| ticket == pass.ticket))
+    }
+
+    /// Registers a starving pass of thread `thread`: in the last phase if it is one
+    /// of passes (no writer waits after them), else in a new phase at the back.
+    fn register(&mut self, thread: usize) -> Registration {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.passes += 1;
+        let next = self.first + self.phases.len() as u64;
+        if let Some(Phase::Passes { progress, members }) = self.phases.back_mut() {
+            members.push((ticket, thread));
+            return Registration {
+                phase: next - 1,
+                ticket,
+                progress: Arc::clone(progress),
+            };
+        }
+        let progress = Arc::new(CachePadded::new(AtomicU64::new(0)));
+        self.phases.push_back(Phase::Passes {
+            progress: Arc::clone(&progress),
+            members: vec![(ticket, thread)],
+        });
+        Registration {
+            phase: next,
+            ticket,
+            progress,
+        }
+    }
+
+    /// Removes from phase `phase` the passes for which `leaves` is true (none if it
+    /// is not a phase of passes), then ends the front phases left empty.
+    fn leave(&mut self, phase: u64, mut leaves: impl FnMut(u64, usize) -> bool) {
+        if let Some(Phase::Passes { members, .. }) = self.get_mut(phase) {
+            let before = members.len();
+            members.retain(|&(ticket, thread)| !leaves(ticket, thread));
+            let gone = before - members.len();
+            self.passes -= gone;
+        }
+        self.advance();
+    }
+
+    /// A writer joins the last phase if it is one of writers, else starts one at
+    /// the back: its phase, and the counter of the phase of passes just before it.
+    /// Only called while some pass is registered, so there is one.
+    fn join_writers(&mut self) -> (u64, Progress) {
+        debug_assert!(self.passes > 0);
+        if let Some(Phase::Writers { count }) = self.phases.back_mut() {
+            *count += 1;
+        } else {
+            self.phases.push_back(Phase::Writers { count: 1 });
+        }
+        let n = self.phases.len();
+        // Phases alternate, and a phase of writers is only started behind passes.
+        let Some(Phase::Passes { progress, .. }) = n.checked_sub(2).map(|i| &self.phases[i]) else {
+            unreachable!("a phase of writers follows a phase of passes");
+        };
+        (self.first + n as u64 - 1, Arc::clone(progress))
+    }
+
+    /// A writer of phase `phase` (the front one) is done.
+    fn writer_done(&mut self, phase: u64) {
+        if let Some(Phase::Writers { count }) = self.get_mut(phase) {
+            *count -= 1;
+        }
+        self.advance();
+    }
+
+    /// Ends phase `phase` if it is the front one and one of passes: its passes lose
+    /// their protection (they see the next write as a `Resync`, and register again).
+    fn evict(&mut self, phase: u64) {
+        if self.first == phase {
+            if let Some(Phase::Passes { members, .. }) = self.phases.front() {
+                self.passes -= members.len();
+                // Drops the phase's counter reference: no item code.
+                self.phases.pop_front();
+                self.first += 1;
+                self.advance();
+            }
+        }
+    }
+
+    /// Ends the front phases that have no member left.
+    fn advance(&mut self) {
+        while let Some(front) = self.phases.front() {
+            let empty = match front {
+                Phase::Passes { members, .. } => members.is_empty(),
+                Phase::Writers { count } => *count == 0,
+            };
+            if !empty {
+                break;
+            }
+            // Drops at most a counter's reference: no item code under the lock.
+            self.phases.pop_front();
+            self.first += 1;
+        }
+    }
+}
+
+/// The list's lock, held by a write: the current version and the gate, and the
+/// writer phase this write waited in, if it did, which it leaves when dropped.
+struct Writer<'a, T> {
+    locked: MutexGuard<'a, Locked<T>>,
+    list: &'a CookieList<T>,
+    turn: Option<u64>,
+}
+
+impl<T> core::ops::Deref for Writer<'_, T> {
+    type Target = Locked<T>;
+
+    fn deref(&self) -> &Locked<T> {
+        &self.locked
+    }
+}
+
+impl<T> core::ops::DerefMut for Writer<'_, T> {
+    fn deref_mut(&mut self) -> &mut Locked<T> {
+        &mut self.locked
+    }
+}
+
+impl<'a, T> Writer<'a, T> {
+    /// Releases the lock but keeps this write's place in the gate (a `remove_where` or
+    /// `retain` asking its predicate again).
+    fn unlock(mut self) -> Turn<'a, T> {
+        Turn {
+            list: self.list,
+            turn: self.turn.take(),
+        }
+    }
+}
+
+impl<T> Drop for Writer<'_, T> {
+    fn drop(&mut self) {
+        if let Some(phase) = self.turn.take() {
+            let gate = self.locked.gate_mut();
+            gate.writer_done(phase);
+            self.list.sync_front(gate);
+        }
+    }
+}
+
+/// A write between two critical sections: its place in the gate, if it has one,
+/// left when dropped (a panic included).
+struct Turn<'a, T> {
+    list: &'a CookieList<T>,
+    turn: Option<u64>,
+}
+
+impl<'a, T> Turn<'a, T> {
+    /// Takes the lock again; a write that has no place yet goes through the gate.
+    fn lock(mut self, wait: bool) -> Result<Writer<'a, T>, WouldWait> {
+        match self.turn.take() {
+            Some(phase) => Ok(Writer {
+                locked: self.list.current.lock(),
+                list: self.list,
+                turn: Some(phase),
+            }),
+            None => self.list.gate(self.list.writer(), wait),
+        }
+    }
+}
+
+impl<T> Drop for Turn<'_, T> {
+    fn drop(&mut self) {
+        if let Some(phase) = self.turn.take() {
+            let mut locked = self.list.current.lock();
+            let gate = locked.gate_mut();
+            gate.writer_done(phase);
+            self.list.sync_front(gate);
+        }
+    }
+}
+
+/// A write refused because it would have to wait for a starving pass: what the
+/// `try_` writes return (with the value they were given, if any).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct WouldWait<V = ()>(pub V);
+
+impl<V> WouldWait<V> {
+    /// The value the write was given back.
+    pub fn into_inner(self) -> V {
+        self.0
+    }
+}
+
+impl<V> fmt::Display for WouldWait<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the write would wait for a starving pass")
+    }
+}
+
+impl<V: fmt::Debug> std::error::Error for WouldWait<V> {}
+
 /// What a write replaced: dropped by the writer only after it released the lock, so
 /// that no item's `Drop` runs under the list's lock.
 #[must_use = "drop it after releasing the lock"]
@@ -430,11 +802,13 @@ impl<T, R> Memo<T, R> {
 ///
 /// An iterator walks an immutable version of the list that it owns, and writes
 /// publish a new version (copy-on-write, sharing every chunk of items they do not
-/// touch). So a busy writer cannot starve a reader the way it starves `GstIterator`,
-/// whose every step takes the object lock: a step here takes no lock, it is an atomic
-/// load and a clone; starting or resyncing a pass takes the list's lock once, to
-/// clone one pointer. A caller that does not need `Resync` iterates `&list`, which yields
-/// the items of one consistent [`snapshot`](Self::snapshot).
+/// touch). A step takes no lock, it is an atomic load and a clone; starting or
+/// resyncing a pass takes the list's lock once, to clone one pointer. And a busy
+/// writer cannot starve a reader the way it starves `GstIterator`: a pass that
+/// resynced [`STARVING_AFTER`](Self::STARVING_AFTER) (2) times registers as
+/// starving, and writers that arrive after it wait, bounded, until it ends (module
+/// docs, "Progress"). A caller that does not need `Resync` iterates `&list`, which
+/// yields the items of one consistent [`snapshot`](Self::snapshot).
 ///
 /// # What misuse gets
 ///
@@ -476,12 +850,56 @@ impl<T, R> Memo<T, R> {
 pub struct CookieList<T> {
     /// The cookie of the current version.
     cookie: AtomicU64,
-    /// The current version and its cookie. Writers build and publish under this
-    /// lock; readers take it to clone the pair.
-    current: Mutex<Current<T>>,
+    /// The number of the gate's front phase ([`Gate::first`]), for the waiters to
+    /// watch without the lock.
+    front: AtomicU64,
+    /// The current version and its cookie, and the gate. Writers build and publish
+    /// under this lock; readers take it to clone the pair.
+    current: Mutex<Locked<T>>,
 }
 
 impl<T> CookieList<T> {
+    /// How many resyncs make a pass *starving*: at its second resync a pass
+    /// registers on the list, and writers that arrive after it wait (bounded) until
+    /// it ends before they publish. So a pass resyncs at most twice, whatever the
+    /// writers do, unless it stops stepping for [`STALL_LIMIT`](Self::STALL_LIMIT)
+    /// (module docs, "Progress").
+    pub const STARVING_AFTER: u32 = 2;
+
+    /// How long a writer waits for starving passes that make no step, unless
+    /// [`with_stall_limit`](Self::with_stall_limit) says otherwise: when none of the
+    /// passes it waits for has called `next` (or `resync`) for this long, it
+    /// publishes anyway, and those passes lose their protection (they resync, and
+    /// register again). Under `--cfg loom` the limit is a number of the writer's
+    /// looks instead of a duration.
+    pub const STALL_LIMIT: Duration = Duration::from_millis(1);
+
+    /// This list, with writers waiting up to `limit` for starving passes that make
+    /// no step instead of [`STALL_LIMIT`](Self::STALL_LIMIT): longer for passes whose
+    /// loop bodies take long between two steps, shorter for writers that must not
+    /// wait long.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mtsafe::CookieList;
+    ///
+    /// let list = CookieList::<u32>::new().with_stall_limit(Duration::from_millis(20));
+    /// assert_eq!(list.stall_limit(), Duration::from_millis(20));
+    /// ```
+    pub fn with_stall_limit(mut self, limit: Duration) -> Self {
+        self.current.get_mut().gate_mut().stall_limit = limit;
+        self
+    }
+
+    /// How long writers wait for starving passes that make no step.
+    pub fn stall_limit(&self) -> Duration {
+        let locked = self.current.lock();
+        locked
+            .gate
+            .as_ref()
+            .map_or(Self::STALL_LIMIT, |gate| gate.stall_limit)
+    }
+
     /// An empty list at cookie 0. Allocates nothing.
     pub fn new() -> Self {
         Self::with_version(Version::Empty)
@@ -490,8 +908,32 @@ impl<T> CookieList<T> {
     fn with_version(version: Version<T>) -> Self {
         Self {
             cookie: AtomicU64::new(0),
-            current: Mutex::new(Current { cookie: 0, version }),
+            front: AtomicU64::new(0),
+            current: Mutex::new(Locked {
+                current: Current { cookie: 0, version },
+                gate: None,
+            }),
         }
+    }
+
+    /// How many passes are registered as starving right now (a snapshot): passes
+    /// running protected, or waiting for the writers before them.
+    pub fn starving_passes(&self) -> usize {
+        self.current.lock().passes()
+    }
+
+    /// How many writers are waiting for starving passes right now (a snapshot).
+    pub fn waiting_writers(&self) -> usize {
+        let locked = self.current.lock();
+        locked.gate.as_ref().map_or(0, |gate| {
+            gate.phases
+                .iter()
+                .map(|phase| match phase {
+                    Phase::Writers { count } => *count,
+                    Phase::Passes { .. } => 0,
+                })
+                .sum()
+        })
     }
 
     /// The number of items, at some moment during the call.
@@ -534,15 +976,34 @@ impl<T> CookieList<T> {
 
     /// Removes every item (one change, unless the list was empty already). The items
     /// are dropped after the lock is released, by whoever holds the last reference.
+    ///
+    /// Waits, bounded, for the starving passes registered before it (module docs,
+    /// "Progress"); [`try_clear`](Self::try_clear) never waits.
     pub fn clear(&self) {
+        self.clear_or(true)
+            .unwrap_or_else(|_| unreachable!("a waiting write is never refused"));
+    }
+
+    /// [`clear`](Self::clear), unless it would have to wait for a starving pass: then
+    /// nothing changes.
+    pub fn try_clear(&self) -> Result<(), WouldWait> {
+        self.clear_or(false)
+    }
+
+    fn clear_or(&self, wait: bool) -> Result<(), WouldWait> {
         let retired = {
-            let mut writer = self.current.lock();
+            let writer = self.writer();
             if writer.version.len() == 0 {
-                return;
+                return Ok(());
+            }
+            let mut writer = self.gate(writer, wait)?;
+            if writer.version.len() == 0 {
+                return Ok(());
             }
             self.publish(&mut writer, Version::Empty)
         };
         drop(retired);
+        Ok(())
     }
 
     /// The items, through an exclusive borrow of the list: no lock, no reference
@@ -561,10 +1022,10 @@ impl<T> CookieList<T> {
     /// Makes `next` the current version at the next cookie (module docs,
     /// "Orderings": writer steps 1 and 2) and returns what it replaced, for the
     /// caller to drop after unlocking.
-    fn publish(&self, writer: &mut MutexGuard<'_, Current<T>>, next: Version<T>) -> Retired<T> {
+    fn publish(&self, writer: &mut Locked<T>, next: Version<T>) -> Retired<T> {
         let cookie = writer.next_cookie();
         let old = mem::replace(
-            &mut **writer,
+            &mut writer.current,
             Current {
                 cookie,
                 version: next,
@@ -577,26 +1038,217 @@ impl<T> CookieList<T> {
         self.cookie.store(cookie, Ordering::Release);
         Retired { _replaced: old }
     }
+
+    /// The list's lock, for a write that has not passed the gate yet.
+    #[inline]
+    fn writer(&self) -> Writer<'_, T> {
+        Writer {
+            locked: self.current.lock(),
+            list: self,
+            turn: None,
+        }
+    }
+
+    /// Lets `writer` publish: at once when no pass is starving (the common case, one
+    /// check), else after the passes registered before it end or stall, or, when
+    /// `wait` is false, not at all.
+    #[inline]
+    fn gate<'a>(&'a self, writer: Writer<'a, T>, wait: bool) -> Result<Writer<'a, T>, WouldWait> {
+        if writer.passes() == 0 || writer.turn.is_some() {
+            return Ok(writer);
+        }
+        self.wait_behind_passes(writer, wait)
+    }
+
+    #[cold]
+    fn wait_behind_passes<'a>(
+        &'a self,
+        mut writer: Writer<'a, T>,
+        wait: bool,
+    ) -> Result<Writer<'a, T>, WouldWait> {
+        // A write made on the thread of a protected pass (from its loop body) would
+        // wait for that pass, which cannot step until the write returns: the pass
+        // gives its protection up instead, and sees this write as a `Resync`, as it
+        // would have anyway.
+        let me = current_thread_token();
+        let gate = writer.gate_mut();
+        gate.leave(gate.first, |_, thread| thread == me);
+        self.sync_front(gate);
+        if gate.passes == 0 {
+            return Ok(writer);
+        }
+        if !wait {
+            return Err(WouldWait(()));
+        }
+        let (phase, progress) = gate.join_writers();
+        let limit = gate.stall_limit;
+        let mut turn = Turn {
+            list: self,
+            turn: Some(phase),
+        };
+        drop(writer);
+        loop {
+            self.wait_for_turn(phase, &progress, limit);
+            let writer = turn.lock(true)?;
+            if writer.gate.as_ref().map(|gate| gate.first) == Some(phase) {
+                return Ok(writer);
+            }
+            turn = writer.unlock();
+        }
+    }
+
+    /// Waits, with no lock held, until the writer phase `phase` runs: until the
+    /// phases before it end. When the phase of passes just before it runs and makes
+    /// no step for `limit`, evicts it.
+    #[cold]
+    fn wait_for_turn(&self, phase: u64, progress: &AtomicU64, limit: Duration) {
+        let backoff = Backoff::new();
+        let mut clock = StallClock::new(limit);
+        // Relaxed: only compared with later loads of the same counter.
+        let mut seen = progress.load(Ordering::Relaxed);
+        loop {
+            // Relaxed: a hint; the turn is confirmed under the lock.
+            let front = self.front.load(Ordering::Relaxed);
+            if front >= phase {
+                return;
+            }
+            if front + 1 == phase {
+                // Relaxed: as above.
+                let now = progress.load(Ordering::Relaxed);
+                if now != seen {
+                    seen = now;
+                    clock.reset();
+                } else if clock.expired() {
+                    let mut locked = self.current.lock();
+                    let gate = locked.gate_mut();
+                    gate.evict(phase - 1);
+                    self.sync_front(gate);
+                    drop(locked);
+                    continue;
+                }
+            } else {
+                // Earlier phases are the earlier writers' to watch.
+                clock.reset();
+            }
+            backoff.snooze();
+        }
+    }
+
+    /// Publishes the gate's front phase to the waiters.
+    #[inline]
+    fn sync_front(&self, gate: &Gate) {
+        // Relaxed: a hint for the waiters, which confirm their turn under the lock.
+        self.front.store(gate.first, Ordering::Relaxed);
+    }
+
+    /// The current version and its cookie for a starving pass (module docs,
+    /// "Progress"): registers the pass unless it is registered, waits, with no lock
+    /// held, for the writers registered before it, and loads under the lock. A pass
+    /// whose phase was evicted registers again.
+    #[cold]
+    fn load_starving(&self, registration: &mut Option<Registration>) -> Current<T> {
+        let backoff = Backoff::new();
+        loop {
+            let mut locked = self.current.lock();
+            let pass = match registration.take() {
+                Some(pass) if locked.gate_mut().holds(&pass) => pass,
+                // Evicted or new: (again) at the back. Dropping the old registration
+                // under the lock touches only a counter's reference count.
+                _ => locked.gate_mut().register(current_thread_token()),
+            };
+            if locked.gate_mut().first == pass.phase {
+                step(&pass.progress);
+                let current = locked.current.clone();
+                drop(locked);
+                *registration = Some(pass);
+                return current;
+            }
+            let phase = pass.phase;
+            *registration = Some(pass);
+            drop(locked);
+            // Relaxed: a hint; the turn is confirmed under the lock.
+            while self.front.load(Ordering::Relaxed) < phase {
+                backoff.snooze();
+            }
+        }
+    }
+
+    /// Ends a starving pass: it leaves its phase (if it was not evicted).
+    #[cold]
+    fn unregister(&self, pass: Registration) {
+        let mut locked = self.current.lock();
+        let gate = locked.gate_mut();
+        gate.leave(pass.phase, |ticket, _| ticket == pass.ticket);
+        self.sync_front(gate);
+        drop(locked);
+        drop(pass);
+    }
 }
 
 impl<T: Clone> CookieList<T> {
     /// Appends `value` (`gst_bin_add` on the children list).
     ///
     /// Clones the items of the last chunk (at most `max(32, √len)`) and the chunk
-    /// pointers; never all the items.
+    /// pointers; never all the items. Waits, bounded, for the starving passes
+    /// registered before it (module docs, "Progress"); [`try_push`](Self::try_push)
+    /// never waits.
     pub fn push(&self, value: T) {
         self.push_unless(value, |_, _| None::<Infallible>)
             .unwrap_or_else(|(never, _)| match never {});
     }
 
+    /// [`push`](Self::push), unless it would have to wait for a starving pass: then
+    /// nothing changes and `value` comes back.
+    ///
+    /// ```
+    /// use mtsafe::CookieList;
+    ///
+    /// let list = CookieList::new();
+    /// assert_eq!(list.try_push(1), Ok(())); // no pass is starving
+    /// assert_eq!(list.snapshot().to_vec(), [1]);
+    /// ```
+    pub fn try_push(&self, value: T) -> Result<(), WouldWait<T>> {
+        match self.gate(self.writer(), false) {
+            Ok(mut writer) => {
+                let next = writer.version.pushed(value);
+                let retired = self.publish(&mut writer, next);
+                drop(writer);
+                drop(retired);
+                Ok(())
+            }
+            Err(WouldWait(())) => Err(WouldWait(value)),
+        }
+    }
+
     /// Inserts `value` at `index`, shifting later items, as `Vec::insert` does.
+    /// Waits as [`push`](Self::push) does; [`try_insert`](Self::try_insert) never
+    /// waits.
     ///
     /// # Panics
     ///
     /// If `index > len()` at the moment of the write (the lock is released first).
     pub fn insert(&self, index: usize, value: T) {
+        if let Err(WouldWait(_)) = self.insert_or(index, value, true) {
+            unreachable!("a waiting write is never refused");
+        }
+    }
+
+    /// [`insert`](Self::insert), unless it would have to wait for a starving pass:
+    /// then nothing changes and `value` comes back.
+    ///
+    /// # Panics
+    ///
+    /// As [`insert`](Self::insert).
+    pub fn try_insert(&self, index: usize, value: T) -> Result<(), WouldWait<T>> {
+        self.insert_or(index, value, false)
+    }
+
+    fn insert_or(&self, index: usize, value: T, wait: bool) -> Result<(), WouldWait<T>> {
         let retired = {
-            let mut writer = self.current.lock();
+            let mut writer = match self.gate(self.writer(), wait) {
+                Ok(writer) => writer,
+                Err(WouldWait(())) => return Err(WouldWait(value)),
+            };
             let len = writer.version.len();
             assert!(
                 index <= len,
@@ -610,20 +1262,21 @@ impl<T: Clone> CookieList<T> {
             self.publish(&mut writer, next)
         };
         drop(retired);
+        Ok(())
     }
 
     /// Appends `value` unless `refuse`, shown the value and the current items,
     /// returns an error: one write, with no change in between. For the crate's own
     /// checks only: `refuse` runs under the list's lock, so it must not use this list.
     /// On a refusal `value` comes back with the error, for the caller to drop after
-    /// its own locks are released.
+    /// its own locks are released. Waits as [`push`](Self::push) does.
     pub(crate) fn push_unless<E>(
         &self,
         value: T,
         refuse: impl FnOnce(&T, SnapshotIter<'_, T>) -> Option<E>,
     ) -> Result<(), (E, T)> {
         let retired = {
-            let mut writer = self.current.lock();
+            let mut writer = self.waiting_writer();
             if let Some(error) = refuse(&value, SnapshotIter::new(&writer.version)) {
                 return Err((error, value));
             }
@@ -634,13 +1287,22 @@ impl<T: Clone> CookieList<T> {
         Ok(())
     }
 
+    /// The list's lock, past the gate (waiting if need be).
+    fn waiting_writer(&self) -> Writer<'_, T> {
+        self.gate(self.writer(), true)
+            .unwrap_or_else(|_| unreachable!("a waiting write is never refused"))
+    }
+
     /// Removes the first item for which `pred` returns `true`, and returns it, in
     /// one write. For the crate's own predicates only: `pred` runs under the list's
-    /// lock, so it must not use this list.
+    /// lock, so it must not use this list. Waits as [`push`](Self::push) does.
     pub(crate) fn remove_first_locked(&self, mut pred: impl FnMut(&T) -> bool) -> Option<T> {
-        let writer = self.current.lock();
+        let mut writer = self.waiting_writer();
         let (c, offset) = writer.version.find(&mut pred)?;
-        Some(self.remove_at(writer, c, offset))
+        let (item, retired) = self.remove_at(&mut writer, c, offset);
+        drop(writer);
+        drop(retired);
+        Some(item)
     }
 
     /// Removes the first item for which `pred` returns `true`, and returns it
@@ -651,7 +1313,8 @@ impl<T: Clone> CookieList<T> {
     /// chunks of items that are still in it (module docs). A concurrent write can make
     /// `pred` be asked about some items again, never make the wrong item go. The
     /// predicate may lock or change this list (a change made by the predicate itself
-    /// counts as concurrent).
+    /// counts as concurrent). Waits as [`push`](Self::push) does, once it found an
+    /// item to remove; [`try_remove_where`](Self::try_remove_where) never waits.
     ///
     /// ```
     /// use mtsafe::CookieList;
@@ -662,15 +1325,39 @@ impl<T: Clone> CookieList<T> {
     /// assert_eq!(list.remove_where(|&x| x == 9), None);
     /// assert_eq!(list.cookie(), 1); // only the change counted
     /// ```
-    pub fn remove_where(&self, mut pred: impl FnMut(&T) -> bool) -> Option<T> {
+    pub fn remove_where(&self, pred: impl FnMut(&T) -> bool) -> Option<T> {
+        self.remove_where_or(pred, true)
+            .unwrap_or_else(|_| unreachable!("a waiting write is never refused"))
+    }
+
+    /// [`remove_where`](Self::remove_where), unless it would have to wait for a
+    /// starving pass: then nothing changes.
+    pub fn try_remove_where(&self, pred: impl FnMut(&T) -> bool) -> Result<Option<T>, WouldWait> {
+        self.remove_where_or(pred, false)
+    }
+
+    fn remove_where_or(
+        &self,
+        mut pred: impl FnMut(&T) -> bool,
+        wait: bool,
+    ) -> Result<Option<T>, WouldWait> {
         // The common case first: ask about the current version, in order, and apply
         // the answer if no write came in between.
         let current = self.load();
         // No match: none of the items of a version current during the call matches.
-        let (c, offset) = current.version.find(&mut pred)?;
-        let writer = self.current.lock();
+        let Some((c, offset)) = current.version.find(&mut pred) else {
+            return Ok(None);
+        };
+        let mut writer = self.gate(self.writer(), wait)?;
         if writer.cookie == current.cookie {
-            return Some(self.remove_at(writer, c, offset));
+            let (item, retired) = self.remove_at(&mut writer, c, offset);
+            drop(writer);
+            drop(retired);
+            // The result is built last, after every version this call held is
+            // dropped: a panic in an item's `Drop` then drops `item` too, where it
+            // would leak from a return value already built.
+            drop(current);
+            return Ok(Some(item));
         }
         // A write came in between: keep what was learned, per chunk, and retry.
         let mut memo = Memo::new();
@@ -681,30 +1368,30 @@ impl<T: Clone> CookieList<T> {
         memo.insert(&chunks[c].items, Some(offset));
         memo.held.push(current.version);
         let version = writer.version.clone();
-        drop(writer);
-        self.remove_where_retry(memo, version, pred)
+        let turn = writer.unlock();
+        self.remove_where_retry(memo, version, pred, turn, wait)
     }
 
-    /// Removes item `offset` of chunk `c` of the current version (locked in `writer`)
-    /// and returns it; what the write replaced is dropped after the lock is released.
-    fn remove_at(&self, mut writer: MutexGuard<'_, Current<T>>, c: usize, offset: usize) -> T {
+    /// Removes item `offset` of chunk `c` of the current version (locked in `writer`,
+    /// which the caller releases, then drops what the write replaced) and returns it.
+    #[inline]
+    fn remove_at(&self, writer: &mut Locked<T>, c: usize, offset: usize) -> (T, Retired<T>) {
         let item = writer.version.chunks()[c].items[offset].clone();
         let next = writer.version.removed(c, offset);
-        let retired = self.publish(&mut writer, next);
-        drop(writer);
-        drop(retired);
-        item
+        (item, self.publish(writer, next))
     }
 
     /// `remove_where` after a concurrent write: answers per chunk in `memo`, the
-    /// current version in `version`.
+    /// current version in `version`, this write's place in the gate in `turn`.
     #[cold]
-    fn remove_where_retry(
-        &self,
+    fn remove_where_retry<'a>(
+        &'a self,
         mut memo: Memo<T, Option<usize>>,
         mut version: Version<T>,
         mut pred: impl FnMut(&T) -> bool,
-    ) -> Option<T> {
+        mut turn: Turn<'a, T>,
+        wait: bool,
+    ) -> Result<Option<T>, WouldWait> {
         loop {
             // Ask the predicate, in order, until a match, about the chunks it has not
             // seen yet. No lock is held.
@@ -724,7 +1411,7 @@ impl<T: Clone> CookieList<T> {
 
             // Apply to the current version: walk it in order; every chunk before the
             // match must be known not to match.
-            let writer = self.current.lock();
+            let writer = turn.lock(wait)?;
             let mut unknown = false;
             let mut hit = None;
             for (c, chunk) in writer.version.chunks().iter().enumerate() {
@@ -743,11 +1430,20 @@ impl<T: Clone> CookieList<T> {
             if unknown {
                 // A concurrent write replaced a chunk we need an answer about.
                 version = writer.version.clone();
-                drop(writer);
+                turn = writer.unlock();
                 continue;
             }
-            let (c, offset) = hit?;
-            return Some(self.remove_at(writer, c, offset));
+            let Some((c, offset)) = hit else {
+                drop(writer);
+                return Ok(None);
+            };
+            let mut writer = writer;
+            let (item, retired) = self.remove_at(&mut writer, c, offset);
+            drop(writer);
+            drop(retired);
+            // Built last (see `remove_where_or`).
+            drop(memo);
+            return Ok(Some(item));
         }
     }
 
@@ -757,7 +1453,9 @@ impl<T: Clone> CookieList<T> {
     /// `pred` runs with no lock held, on the items of a snapshot; the result is applied
     /// under the lock to the current version, as for
     /// [`remove_where`](Self::remove_where): an item that a concurrent write added is
-    /// asked about before it is kept, and `pred` may see an item twice.
+    /// asked about before it is kept, and `pred` may see an item twice. Waits as
+    /// [`push`](Self::push) does, once it has something to remove;
+    /// [`try_retain`](Self::try_retain) never waits.
     ///
     /// ```
     /// use mtsafe::CookieList;
@@ -766,14 +1464,31 @@ impl<T: Clone> CookieList<T> {
     /// list.retain(|x| x % 3 == 0);
     /// assert_eq!(list.snapshot().to_vec(), [0, 3, 6, 9]);
     /// ```
-    pub fn retain(&self, mut pred: impl FnMut(&T) -> bool) {
+    pub fn retain(&self, pred: impl FnMut(&T) -> bool) {
+        self.retain_or(pred, true)
+            .unwrap_or_else(|_| unreachable!("a waiting write is never refused"));
+    }
+
+    /// [`retain`](Self::retain), unless it would have to wait for a starving pass:
+    /// then nothing changes.
+    pub fn try_retain(&self, pred: impl FnMut(&T) -> bool) -> Result<(), WouldWait> {
+        self.retain_or(pred, false)
+    }
+
+    fn retain_or(&self, mut pred: impl FnMut(&T) -> bool, wait: bool) -> Result<(), WouldWait> {
         // Per chunk: `None` if it keeps all its items, else what it keeps (maybe
         // nothing), cloned here with no lock held.
         let mut memo = Memo::<T, Option<Vec<T>>>::new();
         let mut version = self.load().version;
+        let mut turn = Turn {
+            list: self,
+            turn: None,
+        };
         loop {
+            let mut changes = false;
             for chunk in version.chunks() {
-                if memo.get(&chunk.items).is_some() {
+                if let Some(kept) = memo.get(&chunk.items) {
+                    changes |= kept.is_some();
                     continue;
                 }
                 let items = &chunk.items;
@@ -785,11 +1500,19 @@ impl<T: Clone> CookieList<T> {
                         Some(kept)
                     }
                 };
+                changes |= kept.is_some();
                 memo.insert(items, kept);
             }
             memo.held.push(version);
 
-            let mut writer = self.current.lock();
+            // Nothing to remove from a version current during the call: no change,
+            // and no wait.
+            let mut writer = if changes {
+                turn.lock(wait)?
+            } else {
+                drop(turn);
+                self.writer()
+            };
             let mut chunks = Vec::with_capacity(writer.version.chunks().len());
             let mut changed = false;
             let mut unknown = false;
@@ -809,19 +1532,30 @@ impl<T: Clone> CookieList<T> {
                 }
             }
             if unknown {
+                drop(chunks);
                 version = writer.version.clone();
-                drop(writer);
+                turn = writer.unlock();
                 continue;
             }
             if !changed {
-                return;
+                drop(chunks);
+                drop(writer);
+                return Ok(());
+            }
+            if writer.turn.is_none() && writer.passes() != 0 {
+                // A version with changes that passed no gate yet (the answers came
+                // from a version with none): through the gate, then look again.
+                drop(chunks);
+                version = writer.version.clone();
+                turn = self.gate(writer, wait)?.unlock();
+                continue;
             }
             let len = chunks.iter().map(|k| k.items().len()).sum();
             let next = Version::from_chunks(repack(chunks, len));
             let retired = self.publish(&mut writer, next);
             drop(writer);
             drop(retired);
-            return;
+            return Ok(());
         }
     }
 
@@ -832,7 +1566,10 @@ impl<T: Clone> CookieList<T> {
         CookieIter {
             list: self,
             cookie: current.cookie,
+            check: current.cookie,
             cursor: Cursor::new(current.version),
+            resyncs: 0,
+            registration: None,
         }
     }
 }
@@ -1116,10 +1853,19 @@ pub trait ResyncIterator {
 /// ```
 pub struct CookieIter<'a, T> {
     list: &'a CookieList<T>,
-    /// The cookie of the cursor's version, kept here so that a step reads it from
-    /// the iterator.
+    /// The cookie of the cursor's version.
     cookie: u64,
+    /// What a step compares the list's cookie with, kept here so that a step reads
+    /// it from the iterator: `cookie`, or, while the pass is starving, [`STARVING`],
+    /// which the list's cookie never reaches, so that every step takes the starving
+    /// path (which compares with `cookie` and counts the step) at no cost to the
+    /// others.
+    check: u64,
     cursor: Cursor<T>,
+    /// How many times this pass resynced.
+    resyncs: u32,
+    /// This pass's place in the list's gate, once it is starving.
+    registration: Option<Registration>,
 }
 
 impl<T> CookieIter<'_, T> {
@@ -1127,6 +1873,23 @@ impl<T> CookieIter<'_, T> {
     /// made or last resynced.
     pub fn cookie(&self) -> u64 {
         self.cookie
+    }
+}
+
+/// [`CookieIter::check`] of a starving pass: a cookie no list reaches (one change
+/// a nanosecond would take 584 years).
+const STARVING: u64 = u64::MAX;
+
+impl<T> CookieIter<'_, T> {
+    /// The pass is over (`Ok(None)`): it leaves the gate if it was starving, and the
+    /// next resync starts a new pass.
+    #[inline]
+    fn end_pass(&mut self) {
+        self.resyncs = 0;
+        if let Some(pass) = self.registration.take() {
+            self.check = self.cookie;
+            self.list.unregister(pass);
+        }
     }
 }
 
@@ -1138,27 +1901,123 @@ impl<T: Clone> ResyncIterator for CookieIter<'_, T> {
         // Acquire: pairs with the writer's Release store; a reader that reports
         // Resync sees the change behind it. The cookie is compared before the
         // position is touched; on a mismatch nothing changes.
-        if self.list.cookie.load(Ordering::Acquire) != self.cookie {
-            return Err(Resync);
+        if self.list.cookie.load(Ordering::Acquire) != self.check {
+            // A change, or a starving pass (`check` is `STARVING`), which compares
+            // with the version's cookie and counts the step for the writers waiting
+            // behind it, in line: no call here takes the iterator's address.
+            let Some(pass) = &self.registration else {
+                return Err(Resync);
+            };
+            // Acquire: as in the check above.
+            if self.list.cookie.load(Ordering::Acquire) != self.cookie {
+                return Err(Resync);
+            }
+            step(&pass.progress);
         }
-        Ok(self.cursor.next().cloned())
+        match self.cursor.next() {
+            Some(item) => Ok(Some(item.clone())),
+            None => {
+                self.end_pass();
+                Ok(None)
+            }
+        }
     }
 
+    #[inline]
     fn resync(&mut self) {
-        let current = self.list.load();
+        self.resyncs = self.resyncs.saturating_add(1);
+        let current = if self.resyncs >= CookieList::<T>::STARVING_AFTER {
+            self.list.load_starving(&mut self.registration)
+        } else {
+            self.list.load()
+        };
         self.cookie = current.cookie;
+        self.check = if self.registration.is_some() {
+            STARVING
+        } else {
+            current.cookie
+        };
         // The old version is dropped here, with no lock held.
         self.cursor = Cursor::new(current.version);
+    }
+
+    /// As the trait's `fold`, walking each chunk with the position in a local.
+    fn fold<B, F>(&mut self, init: B, mut f: F) -> Result<B, Resync>
+    where
+        F: FnMut(B, T) -> ControlFlow<B, B>,
+    {
+        let cookie = &self.list.cookie;
+        let mine = self.cookie;
+        let progress = self.registration.as_ref().map(|pass| &*pass.progress);
+        let mut acc = init;
+        loop {
+            // SAFETY: as in `Cursor::next`: `items` is the empty slice or the items
+            // of a chunk of `self.cursor.version`, which the cursor keeps alive and
+            // which nothing writes; this loop changes neither field (only `offset`),
+            // and `f` cannot reach the iterator, which this call borrows mutably.
+            let items = unsafe { self.cursor.items.as_ref() };
+            let mut offset = self.cursor.offset;
+            while let Some(item) = items.get(offset) {
+                // Acquire: as in `next`.
+                if cookie.load(Ordering::Acquire) != mine {
+                    return Err(Resync);
+                }
+                if let Some(progress) = progress {
+                    step(progress);
+                }
+                offset += 1;
+                self.cursor.offset = offset;
+                match f(acc, item.clone()) {
+                    ControlFlow::Continue(next) => acc = next,
+                    ControlFlow::Break(done) => return Ok(done),
+                }
+            }
+            if !self.cursor.next_chunk() {
+                break;
+            }
+        }
+        // The end, as `next` reports it: only at the iterator's cookie.
+        // Acquire: as in `next`.
+        if cookie.load(Ordering::Acquire) != mine {
+            return Err(Resync);
+        }
+        self.end_pass();
+        Ok(acc)
+    }
+
+    /// As the trait's `foreach`, through [`fold`](Self::fold).
+    fn foreach<F>(&mut self, mut f: F) -> Result<(), Resync>
+    where
+        F: FnMut(T),
+    {
+        self.fold((), |(), item| {
+            f(item);
+            ControlFlow::Continue(())
+        })
+    }
+}
+
+impl<T> Drop for CookieIter<'_, T> {
+    /// A starving pass dropped mid-pass (a panic included) leaves the gate.
+    fn drop(&mut self) {
+        if let Some(pass) = self.registration.take() {
+            self.list.unregister(pass);
+        }
     }
 }
 
 impl<T> Clone for CookieIter<'_, T> {
-    /// Another iterator at the same position and cookie (`gst_iterator_copy`).
+    /// Another iterator at the same position and cookie (`gst_iterator_copy`), with
+    /// the same resync count; it is not registered as starving until its own
+    /// next resync.
     fn clone(&self) -> Self {
         Self {
             list: self.list,
             cookie: self.cookie,
+            check: self.cookie,
             cursor: self.cursor.clone(),
+            resyncs: self.resyncs,
+            registration: None,
         }
     }
 }
@@ -1169,6 +2028,8 @@ impl<T> fmt::Debug for CookieIter<'_, T> {
             .field("cookie", &self.cookie)
             .field("position", &self.cursor.position())
             .field("len", &self.cursor.version.len())
+            .field("resyncs", &self.resyncs)
+            .field("starving", &self.registration.is_some())
             .finish()
     }
 }
@@ -1219,11 +2080,22 @@ impl<T> Cursor<T> {
                 self.offset += 1;
                 return Some(item);
             }
-            let next = self.version.chunks().get(self.chunk)?;
-            self.items = NonNull::from(&*next.items);
-            self.chunk += 1;
-            self.offset = 0;
+            if !self.next_chunk() {
+                return None;
+            }
         }
+    }
+
+    /// Moves to the start of the next chunk; `false` at the last one.
+    #[inline(always)]
+    fn next_chunk(&mut self) -> bool {
+        let Some(next) = self.version.chunks().get(self.chunk) else {
+            return false;
+        };
+        self.items = NonNull::from(&*next.items);
+        self.chunk += 1;
+        self.offset = 0;
+        true
     }
 
     /// How many items come before the next one.

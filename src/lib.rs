@@ -62,7 +62,7 @@ mod sync;
 
 pub use cookie_list::{
     CookieIter, CookieList, ListSnapshot, Resync, ResyncFilter, ResyncIterator, SnapshotIntoIter,
-    SnapshotIter,
+    SnapshotIter, WouldWait,
 };
 pub use cow::CowShared;
 pub use object::{Floating, IntoChild, Object, ObjectError, ObjectGuard, WeakObject};

@@ -712,3 +712,101 @@ pub(crate) fn default_name<T: ?Sized>(prefix: impl FnOnce() -> String) -> (&'sta
 
 /// How many default-name numbers a thread takes from a type's counter at once.
 pub(crate) const NAME_BLOCK: u64 = 64;
+
+// ---------------------------------------------------------------------------------
+// Waiting: `Backoff`, `CachePadded` and `StallClock`, for a writer that waits for
+// starving passes (cookie_list) and a pass that waits for its turn.
+// ---------------------------------------------------------------------------------
+
+/// An atomic that sits alone in its cache line (`crossbeam_utils::CachePadded`): a
+/// counter that some threads write often does not slow down loads of its neighbours.
+/// A plain wrapper, the same in every build (loom sees the atomic inside).
+pub(crate) use crossbeam_utils::CachePadded;
+
+/// Spin, then yield (`crossbeam_utils::Backoff`): `snooze` between two looks at what a
+/// waiter waits for.
+#[cfg(not(loom))]
+pub(crate) use crossbeam_utils::Backoff;
+
+/// loom's `Backoff`: every `snooze` is `loom::thread::yield_now`, so that loom runs
+/// the other threads instead of exploring an unbounded spin. Same contract as
+/// crossbeam's: `snooze` only lets time pass, it decides nothing.
+#[cfg(loom)]
+#[derive(Debug, Default)]
+pub(crate) struct Backoff(());
+
+#[cfg(loom)]
+impl Backoff {
+    pub(crate) fn new() -> Self {
+        Self(())
+    }
+
+    pub(crate) fn snooze(&self) {
+        loom::thread::yield_now();
+    }
+}
+
+/// Tells a waiter when what it waits for has shown no sign of progress for too long:
+/// `expired` is true once `limit` has passed since the first `expired` call after
+/// `new` or `reset` (a wall-clock duration). Under loom, time is a count of calls:
+/// `expired` is true on the [`STALL_ROUNDS`]-th call without a `reset`, so that loom
+/// explores both a waiter that gives up and one that sees the progress first.
+#[derive(Debug)]
+pub(crate) struct StallClock {
+    #[cfg(not(loom))]
+    since: Option<std::time::Instant>,
+    #[cfg(not(loom))]
+    limit: std::time::Duration,
+    #[cfg(loom)]
+    calls: u32,
+}
+
+/// Under loom: how many `expired` calls without a `reset` stand for the limit.
+#[cfg(loom)]
+pub(crate) const STALL_ROUNDS: u32 = 3;
+
+impl StallClock {
+    #[cfg_attr(loom, allow(unused_variables))]
+    pub(crate) fn new(limit: std::time::Duration) -> Self {
+        Self {
+            #[cfg(not(loom))]
+            since: None,
+            #[cfg(not(loom))]
+            limit,
+            #[cfg(loom)]
+            calls: 0,
+        }
+    }
+
+    /// Starts the count again: progress was seen.
+    pub(crate) fn reset(&mut self) {
+        #[cfg(not(loom))]
+        {
+            self.since = None;
+        }
+        #[cfg(loom)]
+        {
+            self.calls = 0;
+        }
+    }
+
+    /// Whether the limit has passed with no `reset`.
+    pub(crate) fn expired(&mut self) -> bool {
+        #[cfg(not(loom))]
+        {
+            let now = std::time::Instant::now();
+            match self.since {
+                None => {
+                    self.since = Some(now);
+                    false
+                }
+                Some(since) => now.duration_since(since) >= self.limit,
+            }
+        }
+        #[cfg(loom)]
+        {
+            self.calls += 1;
+            self.calls >= STALL_ROUNDS
+        }
+    }
+}

@@ -105,9 +105,45 @@ pub trait Contended: Sync {
     /// One pass with the resync loop: `(resyncs, completed)`; abandoned after
     /// [`MAX_RESYNCS`] resyncs.
     fn pass(&self) -> (usize, bool);
-    /// One change: even `n` add an item, odd `n` remove one, so that an even number
-    /// of changes leaves the list as it was.
+    /// One change: even `n` add an item, odd `n` remove one (the head, for the lists
+    /// that have one), so that an even number of changes leaves the list as it was.
     fn change(&self, n: u64);
+    /// One change, the other way to remove: even `n` add an item, odd `n` remove the
+    /// item added at `n - 1`, found by value (a predicate scan). By default, `change`.
+    fn change_by_value(&self, n: u64) {
+        self.change(n)
+    }
+}
+
+/// What the writer of a contended run does.
+#[derive(Clone, Copy, Debug)]
+pub struct Scenario {
+    /// Removes by value ([`Contended::change_by_value`]) instead of the head.
+    pub by_value: bool,
+    /// One change every [`WRITE_PERIOD`], or as fast as it can.
+    pub paced: bool,
+}
+
+impl Scenario {
+    /// The writer of [`contended_run`]: paced, removing the head.
+    pub const PACED_HEAD: Self = Self {
+        by_value: false,
+        paced: true,
+    };
+}
+
+/// The CPU model of this machine (`model name` in `/proc/cpuinfo`), for the header of
+/// a benchmark's output: the figures belong to it.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_string())
 }
 
 /// One pass with GStreamer's resync loop, giving up after [`MAX_RESYNCS`]:
@@ -139,23 +175,47 @@ pub struct Stats {
     reader_time: Duration,
     writes: u64,
     writer_time: Duration,
+    /// The longest one change took the writer (its wait for readers included).
+    longest_change: Duration,
 }
 
 /// Runs `iters` passes over `list` while a paced writer changes it; returns the time
 /// the passes took, and adds what happened to `stats`.
 pub fn contended_run(list: &dyn Contended, iters: u64, stats: &Mutex<Stats>) -> Duration {
+    contended_run_in(list, iters, stats, Scenario::PACED_HEAD)
+}
+
+/// [`contended_run`] with the writer of `scenario`.
+pub fn contended_run_in(
+    list: &dyn Contended,
+    iters: u64,
+    stats: &Mutex<Stats>,
+    scenario: Scenario,
+) -> Duration {
     let stop = AtomicBool::new(false);
     let writes = AtomicU64::new(0);
+    let change = |n: u64| {
+        let start = Instant::now();
+        if scenario.by_value {
+            list.change_by_value(n);
+        } else {
+            list.change(n);
+        }
+        start.elapsed()
+    };
     thread::scope(|s| {
         let writer = s.spawn(|| {
             let start = Instant::now();
             let mut n = 0u64;
             let mut due = start;
+            let mut longest = Duration::ZERO;
             while !stop.load(Ordering::Relaxed) {
-                while Instant::now() < due {
-                    std::hint::spin_loop();
+                if scenario.paced {
+                    while Instant::now() < due {
+                        std::hint::spin_loop();
+                    }
                 }
-                list.change(n);
+                longest = longest.max(change(n));
                 n += 1;
                 due += WRITE_PERIOD;
                 // Catch up after a short stall, but no long burst after a long one
@@ -170,10 +230,10 @@ pub fn contended_run(list: &dyn Contended, iters: u64, stats: &Mutex<Stats>) -> 
             }
             // Leave the list as it was: an even number of changes.
             if n % 2 == 1 {
-                list.change(n);
+                longest = longest.max(change(n));
                 n += 1;
             }
-            (n, start.elapsed())
+            (n, start.elapsed(), longest)
         });
         // Start measuring once the writer runs.
         while writes.load(Ordering::Acquire) == 0 {
@@ -193,7 +253,7 @@ pub fn contended_run(list: &dyn Contended, iters: u64, stats: &Mutex<Stats>) -> 
         }
         let elapsed = start.elapsed();
         stop.store(true, Ordering::Relaxed);
-        let (n, writer_time) = writer.join().unwrap();
+        let (n, writer_time, longest) = writer.join().unwrap();
         let mut st = stats.lock().unwrap();
         st.passes += local.passes;
         st.abandoned += local.abandoned;
@@ -202,6 +262,7 @@ pub fn contended_run(list: &dyn Contended, iters: u64, stats: &Mutex<Stats>) -> 
         st.reader_time += elapsed;
         st.writes += n;
         st.writer_time += writer_time;
+        st.longest_change = st.longest_change.max(longest);
         elapsed
     })
 }
@@ -217,10 +278,11 @@ pub fn report(group: &str, name: &str, st: &Stats) {
     let passes_per_s = st.passes as f64 / secs;
     let resyncs_per_pass = st.resyncs as f64 / attempted as f64;
     let writes_per_s = st.writes as f64 / st.writer_time.as_secs_f64();
+    let longest_us = st.longest_change.as_secs_f64() * 1e6;
     println!(
         "{group}/{name}: completed passes/s {passes_per_s:.0}, resyncs/pass {resyncs_per_pass:.3}, \
          max resyncs in one pass {}, passes abandoned after {MAX_RESYNCS} resyncs {} of {attempted}, \
-         writes/s {writes_per_s:.0}",
+         writes/s {writes_per_s:.0}, longest change {longest_us:.1} µs",
         st.max_resyncs, st.abandoned,
     );
     if !measuring() {
@@ -230,10 +292,12 @@ pub fn report(group: &str, name: &str, st: &Stats) {
         "{{\"passes_per_s\": {passes_per_s:.1}, \"resyncs_per_pass\": {resyncs_per_pass:.4}, \
          \"max_resyncs\": {}, \"abandoned\": {}, \"attempted\": {attempted}, \
          \"max_resyncs_allowed\": {MAX_RESYNCS}, \"writes_per_s\": {writes_per_s:.1}, \
-         \"write_period_ns\": {}}}\n",
+         \"write_period_ns\": {}, \"longest_change_ns\": {}, \"cpu\": {:?}}}\n",
         st.max_resyncs,
         st.abandoned,
         WRITE_PERIOD.as_nanos(),
+        st.longest_change.as_nanos(),
+        cpu_model(),
     );
     if let Some(home) = criterion_home() {
         let dir = home.join(group).join(name);

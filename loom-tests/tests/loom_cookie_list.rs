@@ -259,3 +259,127 @@ fn retain_against_a_concurrent_push() {
         assert_eq!(list.cookie(), 2);
     });
 }
+
+/// How many resyncs make a pass starving.
+const K: u32 = CookieList::<Item>::STARVING_AFTER;
+
+/// A writer makes more changes than `K` (add, remove, add) while a reader makes one
+/// pass: in every interleaving the pass finishes with at most `K` resyncs (a pass
+/// that resynced `K` times is protected), the writer finishes all its changes (it
+/// waits for the pass, bounded), and the finished pass holds nothing (a `try_`
+/// write goes through). The writer makes change `i` only once the reader resynced
+/// `i` times (or finished), so that every change can cost the pass a resync within
+/// loom's preemption bound.
+#[test]
+fn a_starving_pass_finishes_and_so_does_the_writer() {
+    loom::model(|| {
+        let list = list_of(&[0]);
+        // The reader's resyncs so far, and `u32::MAX` once its pass is over.
+        let progress = Arc::new(AtomicUsize::new(0));
+        let writer = {
+            let (list, progress) = (Arc::clone(&list), Arc::clone(&progress));
+            thread::spawn(move || {
+                for i in 0..=K as usize {
+                    while progress.load(Ordering::SeqCst) < i {
+                        thread::yield_now();
+                    }
+                    if i % 2 == 0 {
+                        list.push(Item::new(1 + i as u32));
+                    } else {
+                        let id = i as u32;
+                        assert_eq!(
+                            list.remove_where(|x| x.id() == id).map(|x| x.id()),
+                            Some(id)
+                        );
+                    }
+                }
+            })
+        };
+        let mut it = list.iter();
+        let mut resyncs = 0;
+        loop {
+            match it.next() {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(Resync) => {
+                    resyncs += 1;
+                    assert!(resyncs <= K, "a pass resynced {resyncs} times");
+                    progress.store(resyncs as usize, Ordering::SeqCst);
+                    it.resync();
+                }
+            }
+        }
+        progress.store(usize::MAX, Ordering::SeqCst);
+        writer.join().unwrap();
+        assert_eq!(list.cookie(), u64::from(K) + 1);
+        assert_eq!(list.starving_passes(), 0, "a finished pass still starving");
+        assert!(list.try_push(Item::new(9)).is_ok());
+    });
+}
+
+/// A starving pass that stops stepping (its thread waits for the writer) holds the
+/// writer back only for the stall limit (under loom, a few of the writer's looks):
+/// the writer finishes, and the pass then resyncs again and still finishes.
+#[test]
+fn a_stalled_starving_pass_lets_the_writer_finish() {
+    loom::model(|| {
+        let list = list_of(&[0]);
+        let mut it = list.iter();
+        // K changes before the writer starts, each reported: the pass is starving.
+        for i in 0..K {
+            list.push(Item::new(10 + i));
+            assert_eq!(it.next().map(|_| ()), Err(Resync));
+            it.resync();
+        }
+        assert_eq!(list.starving_passes(), 1);
+        let writer = {
+            let list = Arc::clone(&list);
+            thread::spawn(move || list.push(Item::new(1)))
+        };
+        // Stalled: no step until the writer is done.
+        writer.join().unwrap();
+        assert_eq!(list.starving_passes(), 0, "the stalled pass was evicted");
+        assert_eq!(it.next().map(|_| ()), Err(Resync));
+        it.resync();
+        let mut seen = Vec::new();
+        while let Some(item) = it.next().unwrap() {
+            seen.push(item.id());
+        }
+        assert_eq!(seen, [0, 10, 11, 1]);
+        assert_eq!(list.starving_passes(), 0);
+    });
+}
+
+/// A starving pass that keeps stepping is not taken for a stalled one: the writer
+/// that arrives after it waits for the whole pass (its steps show it alive), and the
+/// pass finishes with no further resync. (A writer that ignored the steps is caught
+/// by the std test `a_starving_pass_that_keeps_stepping_is_not_evicted`: its looks
+/// at the counter conflict with no access of the reader's then, so loom's
+/// partial-order reduction never spreads them across the pass.)
+#[test]
+fn a_stepping_starving_pass_is_not_evicted() {
+    loom::model(|| {
+        let list = list_of(&[0, 1, 2]);
+        let mut it = list.iter();
+        for i in 0..K {
+            list.push(Item::new(10 + i));
+            assert_eq!(it.next().map(|_| ()), Err(Resync));
+            it.resync();
+        }
+        let writer = {
+            let list = Arc::clone(&list);
+            thread::spawn(move || list.push(Item::new(3)))
+        };
+        let mut seen = Vec::new();
+        loop {
+            match it.next() {
+                Ok(Some(item)) => seen.push(item.id()),
+                Ok(None) => break,
+                Err(Resync) => panic!("a stepping starving pass resynced"),
+            }
+        }
+        assert_eq!(seen, [0, 1, 2, 10, 11]);
+        writer.join().unwrap();
+        assert_eq!(list.starving_passes(), 0);
+    });
+}
