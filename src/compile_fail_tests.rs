@@ -1,5 +1,5 @@
-//! Send and Sync of every public type, pinned (the cookie list's, the pool's and
-//! `CowShared`'s sit beside their types): each `compile_fail` block below stands
+//! Send and Sync of every public type, pinned (`CookieList`'s, `CookieIter`'s, the
+//! pool's and `CowShared`'s sit beside their types): each `compile_fail` block below stands
 //! beside a twin that compiles, so a block fails for the reason it names, not for a
 //! typo (arc-swap's `compile_fail_tests.rs` habit). Doctests only.
 //!
@@ -121,4 +121,34 @@
 //! ```compile_fail
 //! fn assert_send<X: Send>() {}
 //! assert_send::<mtsafe::buffer::Buffer<std::rc::Rc<f32>>>();
+//! ```
+//!
+//! The cookie list's snapshots and adapters follow their items (and predicates):
+//!
+//! ```
+//! fn assert_send_sync<X: Send + Sync>() {}
+//! type Iter = mtsafe::CookieIter<'static, u32>;
+//! assert_send_sync::<mtsafe::ListSnapshot<u32>>();
+//! assert_send_sync::<mtsafe::SnapshotIter<'static, u32>>();
+//! assert_send_sync::<mtsafe::SnapshotIntoIter<u32>>();
+//! assert_send_sync::<mtsafe::ResyncFilter<Iter, fn(&u32) -> bool>>();
+//! assert_send_sync::<mtsafe::ResyncResults<Iter>>();
+//! assert_send_sync::<mtsafe::Resync>();
+//! assert_send_sync::<mtsafe::WouldWait<u32>>();
+//! ```
+//!
+//! ```compile_fail
+//! fn assert_send<X: Send>() {}
+//! assert_send::<mtsafe::ListSnapshot<std::rc::Rc<u32>>>();
+//! ```
+//!
+//! ```compile_fail
+//! fn assert_send<X: Send>() {}
+//! assert_send::<mtsafe::SnapshotIntoIter<std::rc::Rc<u32>>>();
+//! ```
+//!
+//! ```compile_fail
+//! fn assert_send<X: Send>() {}
+//! type Iter = mtsafe::CookieIter<'static, u32>;
+//! assert_send::<mtsafe::ResyncResults<mtsafe::ResyncFilter<Iter, std::rc::Rc<u32>>>>();
 //! ```

@@ -322,13 +322,12 @@ impl<T: Clone> Version<T> {
         let chunks = self.chunks();
         let n = chunks.len();
         match chunks.last() {
+            // Built straight into the chunk's one allocation (no `Vec` first).
             Some(last) if last.items.len() < chunk_cap(self.len() + 1) => {
-                let mut items = Vec::with_capacity(last.items.len() + 1);
-                items.extend_from_slice(&last.items);
-                items.push(value);
+                let items = last.items.iter().cloned().chain(core::iter::once(value));
                 self.splice(n - 1..n, [arc_slice(items)])
             }
-            _ => self.splice(n..n, [arc_slice(vec![value])]),
+            _ => self.splice(n..n, [arc_slice(core::iter::once(value))]),
         }
     }
 
@@ -847,6 +846,7 @@ impl<T, R> Memo<T, R> {
 /// fn assert_sync<X: Sync>() {}
 /// assert_sync::<mtsafe::CookieList<std::rc::Rc<String>>>();
 /// ```
+#[doc(alias = "GList")]
 pub struct CookieList<T> {
     /// The cookie of the current version.
     cookie: AtomicU64,
@@ -901,6 +901,7 @@ impl<T> CookieList<T> {
     }
 
     /// An empty list at cookie 0. Allocates nothing.
+    #[must_use]
     pub fn new() -> Self {
         Self::with_version(Version::Empty)
     }
@@ -1708,9 +1709,11 @@ pub trait ResyncIterator {
     /// since the iterator was made or last resynced (checked before the position is
     /// touched; the iterator is unchanged). The end is not sticky: after `Ok(None)`, a
     /// change turns the next call into `Err(Resync)`.
+    #[doc(alias = "gst_iterator_next")]
     fn next(&mut self) -> Result<Option<Self::Item>, Resync>;
 
     /// Starts again from the head of the current list, at the current cookie.
+    #[doc(alias = "gst_iterator_resync")]
     fn resync(&mut self);
 
     /// Folds the remaining items into `init` with `f`, which continues
@@ -1730,6 +1733,7 @@ pub trait ResyncIterator {
     /// });
     /// assert_eq!(first_big, Ok(7));
     /// ```
+    #[doc(alias = "gst_iterator_fold")]
     fn fold<B, F>(&mut self, init: B, mut f: F) -> Result<B, Resync>
     where
         F: FnMut(B, Self::Item) -> ControlFlow<B, B>,
@@ -1746,6 +1750,7 @@ pub trait ResyncIterator {
 
     /// Calls `f` on each remaining item; `Err(Resync)` when the list changed on the
     /// way (the items already seen were seen: the caller rolls back).
+    #[doc(alias = "gst_iterator_foreach")]
     fn foreach<F>(&mut self, mut f: F) -> Result<(), Resync>
     where
         F: FnMut(Self::Item),
@@ -1761,6 +1766,7 @@ pub trait ResyncIterator {
     ///
     /// Under a writer that changes the list faster than a search completes, this
     /// searches until one does: the answer is always about one version of the list.
+    #[doc(alias = "gst_iterator_find_custom")]
     fn find<P>(&mut self, mut pred: P) -> Option<Self::Item>
     where
         P: FnMut(&Self::Item) -> bool,
@@ -1789,6 +1795,7 @@ pub trait ResyncIterator {
     /// it.resync();
     /// assert_eq!(it.find(|x| *x > 8), Some(10));
     /// ```
+    #[doc(alias = "gst_iterator_filter")]
     fn filter<P>(self, pred: P) -> ResyncFilter<Self, P>
     where
         Self: Sized,
@@ -1796,7 +1803,76 @@ pub trait ResyncIterator {
     {
         ResyncFilter { inner: self, pred }
     }
+
+    /// A std [`Iterator`] over the pass, for `for` loops and iterator adapters:
+    /// `Ok(item)` for each item, and `Err(Resync)` when the list changed under the
+    /// pass, after which it resyncs by itself and goes on from the head of the list
+    /// as it is now (so the caller rolls back what it did with the items before, as
+    /// after [`resync`](Self::resync)). It ends when a pass completes. For a
+    /// [`CookieIter`], the progress guarantee bounds the `Err`s of one pass (module
+    /// docs).
+    ///
+    /// ```
+    /// use mtsafe::{CookieList, Resync, ResyncIterator};
+    ///
+    /// let list: CookieList<u32> = (1..=3).collect();
+    /// let mut sum = 0;
+    /// for step in list.iter().results() {
+    ///     match step {
+    ///         Ok(x) => {
+    ///             sum += x;
+    ///             if x == 1 && list.len() == 3 {
+    ///                 list.push(4); // a change mid-pass
+    ///             }
+    ///         }
+    ///         Err(Resync) => sum = 0, // roll back; the pass starts over
+    ///     }
+    /// }
+    /// assert_eq!(sum, 1 + 2 + 3 + 4);
+    /// ```
+    fn results(self) -> ResyncResults<Self>
+    where
+        Self: Sized,
+    {
+        ResyncResults {
+            inner: self,
+            done: false,
+        }
+    }
 }
+
+/// A [`ResyncIterator`] as a std [`Iterator`] of `Result<Item, Resync>`, made by
+/// [`ResyncIterator::results`]: resyncs by itself after reporting a `Resync`, and
+/// ends when a pass completes.
+#[derive(Clone, Debug)]
+#[must_use = "iterators are lazy and do nothing unless stepped"]
+pub struct ResyncResults<I> {
+    inner: I,
+    done: bool,
+}
+
+impl<I: ResyncIterator> Iterator for ResyncResults<I> {
+    type Item = Result<I::Item, Resync>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.inner.next() {
+            Ok(Some(item)) => Some(Ok(item)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(Resync) => {
+                self.inner.resync();
+                Some(Err(Resync))
+            }
+        }
+    }
+}
+
+impl<I: ResyncIterator> FusedIterator for ResyncResults<I> {}
 
 /// The resync iterator of a [`CookieList`], made by [`CookieList::iter`]: a
 /// `GstIterator` over a children list (`gst_bin_iterate_elements`).
@@ -1851,6 +1927,8 @@ pub trait ResyncIterator {
 /// fn assert_send<X: Send>() {}
 /// assert_send::<mtsafe::CookieIter<'static, std::cell::Cell<u32>>>();
 /// ```
+#[must_use = "iterators are lazy and do nothing unless stepped"]
+#[doc(alias = "GstIterator")]
 pub struct CookieIter<'a, T> {
     list: &'a CookieList<T>,
     /// The cookie of the cursor's version.
@@ -1871,6 +1949,7 @@ pub struct CookieIter<'a, T> {
 impl<T> CookieIter<'_, T> {
     /// The cookie of the version this iterator walks: the list's cookie when it was
     /// made or last resynced.
+    #[must_use]
     pub fn cookie(&self) -> u64 {
         self.cookie
     }
@@ -2124,6 +2203,7 @@ impl<T> Clone for Cursor<T> {
 ///
 /// The predicate runs with no lock held. `resync` resyncs the inner iterator.
 #[derive(Clone)]
+#[must_use = "iterators are lazy and do nothing unless stepped"]
 pub struct ResyncFilter<I, P> {
     inner: I,
     pred: P,
@@ -2170,21 +2250,25 @@ pub struct ListSnapshot<T> {
 
 impl<T> ListSnapshot<T> {
     /// The list's cookie when this snapshot was taken.
+    #[must_use]
     pub fn cookie(&self) -> u64 {
         self.current.cookie
     }
 
     /// The number of items.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.current.version.len()
     }
 
     /// Whether there are no items.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The item at `index`, in `O(log(len))`.
+    #[must_use]
     pub fn get(&self, index: usize) -> Option<&T> {
         self.current.version.get(index)
     }
@@ -2195,6 +2279,7 @@ impl<T> ListSnapshot<T> {
     }
 
     /// The items, cloned into a `Vec`.
+    #[must_use]
     pub fn to_vec(&self) -> Vec<T>
     where
         T: Clone,
@@ -2243,6 +2328,7 @@ impl<T: Clone> IntoIterator for ListSnapshot<T> {
 }
 
 /// The items of a [`ListSnapshot`] by reference; made by [`ListSnapshot::iter`].
+#[must_use = "iterators are lazy and do nothing unless stepped"]
 pub struct SnapshotIter<'a, T> {
     chunks: core::slice::Iter<'a, Chunk<T>>,
     items: core::slice::Iter<'a, T>,
@@ -2301,6 +2387,7 @@ impl<T> fmt::Debug for SnapshotIter<'_, T> {
 
 /// The items of a snapshot, cloned out one by one: what iterating a [`ListSnapshot`]
 /// or a `&CookieList` by value gives.
+#[must_use = "iterators are lazy and do nothing unless stepped"]
 pub struct SnapshotIntoIter<T> {
     cookie: u64,
     cursor: Cursor<T>,
@@ -2308,6 +2395,7 @@ pub struct SnapshotIntoIter<T> {
 
 impl<T> SnapshotIntoIter<T> {
     /// The cookie of the snapshot being iterated.
+    #[must_use]
     pub fn cookie(&self) -> u64 {
         self.cookie
     }

@@ -61,8 +61,8 @@ mod property;
 mod sync;
 
 pub use cookie_list::{
-    CookieIter, CookieList, ListSnapshot, Resync, ResyncFilter, ResyncIterator, SnapshotIntoIter,
-    SnapshotIter, WouldWait,
+    CookieIter, CookieList, ListSnapshot, Resync, ResyncFilter, ResyncIterator, ResyncResults,
+    SnapshotIntoIter, SnapshotIter, WouldWait,
 };
 pub use cow::CowShared;
 pub use object::{Floating, IntoChild, Object, ObjectError, ObjectGuard, WeakObject};

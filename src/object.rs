@@ -805,7 +805,6 @@ impl<T> Object<T> {
     /// [`Resync`](crate::Resync) if the children changed since the iterator was made
     /// or last resynced.
     #[doc(alias = "gst_bin_iterate_elements")]
-    #[must_use]
     pub fn children(&self) -> CookieIter<'_, Object<T>> {
         self.inner.children.iter()
     }

@@ -364,10 +364,12 @@ mod swap_imp {
         arc_swap::Guard::from_inner(arc)
     }
 
-    /// `Arc<[T]>` from a `Vec<T>` (one allocation, the items moved in).
+    /// `Arc<[T]>` from `items` (a `Vec`'s moved in; an iterator whose length std
+    /// knows, such as a slice's clones chained with `once`, written straight into
+    /// the one allocation).
     #[inline]
-    pub(crate) fn arc_slice<T>(items: Vec<T>) -> Arc<[T]> {
-        Arc::from(items)
+    pub(crate) fn arc_slice<T>(items: impl IntoIterator<Item = T>) -> Arc<[T]> {
+        items.into_iter().collect()
     }
 }
 
@@ -434,17 +436,17 @@ mod swap_imp {
         arc
     }
 
-    /// `Arc<[T]>` from a `Vec<T>`; loom's `Arc` has no unsized coercion, so it adopts a
+    /// `Arc<[T]>` from `items`; loom's `Arc` has no unsized coercion, so it adopts a
     /// fresh `std` one.
     #[cfg(loom)]
-    pub(crate) fn arc_slice<T>(items: Vec<T>) -> Arc<[T]> {
-        Arc::from_std(std::sync::Arc::from(items))
+    pub(crate) fn arc_slice<T>(items: impl IntoIterator<Item = T>) -> Arc<[T]> {
+        Arc::from_std(items.into_iter().collect())
     }
 
-    /// `Arc<[T]>` from a `Vec<T>` (one allocation, the items moved in).
+    /// `Arc<[T]>` from `items` (as in the normal build's shim).
     #[cfg(not(loom))]
-    pub(crate) fn arc_slice<T>(items: Vec<T>) -> Arc<[T]> {
-        Arc::from(items)
+    pub(crate) fn arc_slice<T>(items: impl IntoIterator<Item = T>) -> Arc<[T]> {
+        items.into_iter().collect()
     }
 }
 
