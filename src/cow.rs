@@ -582,6 +582,14 @@ impl<T> WeakShared<T> {
         unsafe { &(*self.ptr.as_ptr()).header }
     }
 
+    /// Whether the value still has a strong handle (what [`upgrade`](Self::upgrade)
+    /// would succeed on), at some moment during the call, without taking one: for a
+    /// caller that holds locks and must not hold a handle it could be the last of.
+    pub(crate) fn is_live(&self) -> bool {
+        // Relaxed: a yes/no about the count; nothing is read through the answer.
+        self.header().strong.load(Ordering::Relaxed) != 0
+    }
+
     /// A strong handle, unless the value is already gone.
     pub(crate) fn upgrade(&self) -> Option<CowShared<T>> {
         let strong = &self.header().strong;

@@ -499,6 +499,13 @@ impl<T> Object<T> {
             .map(|inner| Object { inner })
     }
 
+    /// Whether this object has a parent that is alive, read under its lock without
+    /// taking a handle to the parent.
+    fn has_live_parent(&self) -> bool {
+        let core = self.lock_core();
+        core.parent.as_ref().is_some_and(WeakShared::is_live)
+    }
+
     /// The parent, as a new reference taken under this object's lock
     /// (`gst_object_get_parent`), or `None`.
     #[doc(alias = "gst_object_get_parent")]
@@ -664,13 +671,9 @@ impl<T> Object<T> {
             };
             let first_tree = first.inner.tree.lock();
             let second_tree = second.inner.tree.lock();
-            let settled = match child.parent() {
-                Some(parent) => {
-                    keep.push(parent);
-                    false
-                }
-                None => self.root_is(&root, &mut keep),
-            };
+            // No handle taken here: one dropped under the locks could be its object's
+            // last.
+            let settled = !child.has_live_parent() && self.root_is(&root, &mut keep);
             if !settled {
                 drop((second_tree, first_tree));
                 drop((root, child_tree));
@@ -710,10 +713,9 @@ impl<T> Object<T> {
             .inner
             .children
             .push_unless(child, |child, mut siblings| {
+                // The child has no parent: checked under both tree locks, and only an
+                // add, which needs the child's tree lock, gives it one.
                 let mut child_core = child.lock_core();
-                if let Some(parent) = Self::live_parent(&child_core.parent) {
-                    return Some(Refusal::HasParent(parent));
-                }
                 // The child's name is final under its lock, which a rename needs; the
                 // siblings' are final too, as they have a parent. Name locks are leaves.
                 if siblings.len() > 0 {
