@@ -565,18 +565,31 @@ impl<T> Object<T> {
     /// whether `target` is on the way (this object and the root included). The
     /// handles of the objects in between go to `keep`, for the caller to drop after
     /// its locks.
-    fn climb(&self, target: &Object<T>, keep: &mut Vec<Object<T>>) -> (Object<T>, bool) {
+    ///
+    /// The root is `None` when this object is the root: no handle to it is taken, so
+    /// a change to a top-level bin writes nothing in the bin's own header.
+    fn climb(&self, target: &Object<T>, keep: &mut Vec<Object<T>>) -> (Option<Object<T>>, bool) {
         let mut found = Object::ptr_eq(self, target);
         let Some(mut current) = self.parent() else {
-            return (self.clone(), found);
+            return (None, found);
         };
         loop {
             found |= Object::ptr_eq(&current, target);
             match current.parent() {
                 Some(parent) => keep.push(core::mem::replace(&mut current, parent)),
-                None => return (current, found),
+                None => return (Some(current), found),
             }
         }
+    }
+
+    /// The top of this object's tree as [`climb`](Self::climb) gives it: `None` when
+    /// this object is the root.
+    fn root_handle(&self) -> Option<Object<T>> {
+        let mut top = self.parent()?;
+        while let Some(parent) = top.parent() {
+            top = parent;
+        }
+        Some(top)
     }
 
     /// Whether `root` is the top of this object's tree now. Every handle the walk
@@ -604,9 +617,10 @@ impl<T> Object<T> {
     fn with_tree_locked<R>(&self, change: impl FnOnce() -> R) -> R {
         let mut keep = Vec::new();
         loop {
-            let root = self.toplevel();
-            let tree = root.inner.tree.lock();
-            if self.root_is(&root, &mut keep) {
+            let root = self.root_handle();
+            let root_ref = root.as_ref().unwrap_or(self);
+            let tree = root_ref.inner.tree.lock();
+            if self.root_is(root_ref, &mut keep) {
                 let changed = change();
                 drop(tree);
                 drop(root);
@@ -651,37 +665,38 @@ impl<T> Object<T> {
         // is destroyed under one.
         let mut keep = Vec::new();
         let added = loop {
+            // `root` (a handle, unless this object is the root) lives to the end of
+            // this round, after the locks taken below.
             let (root, cycle) = self.climb(&child, &mut keep);
             if cycle {
-                keep.push(root);
                 break Err((Refusal::WouldCycle, child));
             }
             // A child with a parent is refused as it is now (read under its lock).
             if let Some(parent) = child.parent() {
-                keep.push(root);
                 break Err((Refusal::HasParent(parent), child));
             }
+            let root_ref = root.as_ref().unwrap_or(self);
             // The child is the root of its own tree: lock both trees, in address
             // order, then check under both that neither moved meanwhile.
             let child_tree = child.clone();
-            let (first, second) = if root.lock_order() < child_tree.lock_order() {
-                (&root, &child_tree)
+            let (first, second) = if root_ref.lock_order() < child_tree.lock_order() {
+                (root_ref, &child_tree)
             } else {
-                (&child_tree, &root)
+                (&child_tree, root_ref)
             };
             let first_tree = first.inner.tree.lock();
             let second_tree = second.inner.tree.lock();
             // No handle taken here: one dropped under the locks could be its object's
             // last.
-            let settled = !child.has_live_parent() && self.root_is(&root, &mut keep);
+            let settled = !child.has_live_parent() && self.root_is(root_ref, &mut keep);
             if !settled {
                 drop((second_tree, first_tree));
-                drop((root, child_tree));
+                drop(child_tree);
                 continue;
             }
             let added = self.link_and_push(child, adopt);
             drop((second_tree, first_tree));
-            drop((root, child_tree));
+            drop(child_tree);
             break added;
         };
         drop(keep);
