@@ -74,3 +74,8 @@ pub use property::{Property, Snapshot};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// The registry page's Rust snippets, as doctests too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.crate.md")]
+struct CrateReadmeDoctests;
