@@ -86,54 +86,63 @@ pub const fn scaled(normal: usize, miri: usize) -> usize {
     }
 }
 
-/// A global allocator that counts the allocations made on threads that asked for it
-/// (install it with `#[global_allocator]` in the test file that counts).
+/// A global allocator that counts the allocations and the frees made on threads that
+/// asked for it (install it with `#[global_allocator]` in the test file that counts).
 pub struct CountingAlloc;
 
 std::thread_local! {
     static COUNTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     static ALLOCS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    static FREES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 // SAFETY: forwards every call to the system allocator unchanged; the bookkeeping only
 // touches const-initialised thread-locals without destructors, which never allocate.
 unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        count_allocation();
+        count(&ALLOCS);
         // SAFETY: the caller's contract for `alloc`, passed on.
         unsafe { std::alloc::System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        count(&FREES);
         // SAFETY: the caller's contract for `dealloc`, passed on.
         unsafe { std::alloc::System.dealloc(ptr, layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
-        count_allocation();
+        count(&ALLOCS);
         // SAFETY: the caller's contract for `alloc_zeroed`, passed on.
         unsafe { std::alloc::System.alloc_zeroed(layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, size: usize) -> *mut u8 {
-        count_allocation();
+        count(&ALLOCS);
         // SAFETY: the caller's contract for `realloc`, passed on.
         unsafe { std::alloc::System.realloc(ptr, layout, size) }
     }
 }
 
-fn count_allocation() {
+fn count(counter: &'static std::thread::LocalKey<std::cell::Cell<usize>>) {
     // `try_with`: the thread-locals may be gone while a thread exits.
     let _ = COUNTING.try_with(|on| {
         if on.get() {
-            let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
+            let _ = counter.try_with(|n| n.set(n.get() + 1));
         }
     });
 }
 
-/// Runs `f` and returns how many allocations (and reallocations) it made on this
-/// thread, with [`CountingAlloc`] installed.
-pub fn allocations_in(f: impl FnOnce()) -> usize {
+/// Runs `f` and returns how many allocations (reallocations included) and how many
+/// frees it made on this thread, with [`CountingAlloc`] installed.
+pub fn allocations_and_frees_in(f: impl FnOnce()) -> (usize, usize) {
     ALLOCS.with(|n| n.set(0));
+    FREES.with(|n| n.set(0));
     COUNTING.with(|on| on.set(true));
     f();
     COUNTING.with(|on| on.set(false));
-    ALLOCS.with(|n| n.get())
+    (ALLOCS.with(|n| n.get()), FREES.with(|n| n.get()))
+}
+
+/// Runs `f` and returns how many allocations (reallocations included) it made on
+/// this thread, with [`CountingAlloc`] installed.
+pub fn allocations_in(f: impl FnOnce()) -> usize {
+    allocations_and_frees_in(f).0
 }
