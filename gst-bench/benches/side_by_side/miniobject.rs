@@ -4,7 +4,11 @@
 //! - `gst_ref_unref`: `gst_mini_object_ref` + `unref` on a `GstBuffer` against a
 //!   `CowShared` clone + drop, with std's `Arc` as the floor.
 //! - `gst_ref_unref_2_threads`: the same while a second thread refs and unrefs the same
-//!   object in a loop (the count's cache line bounces between the cores).
+//!   object in a loop (the count's cache line bounces between the cores). Its warm-up
+//!   entry runs the same two-thread harness: with a one-thread warm-up, whichever
+//!   entry came first paid for starting the second thread's core cold, which made
+//!   `CowShared` (the first entry) read 1.5x `Arc` with the same instructions; with
+//!   the two-thread warm-up it reads 0.92x (2026-11-30, AMD EPYC).
 //! - `gst_make_writable_unique_*`: `make_mut` (`gst_mini_object_make_writable`) on the
 //!   only handle against `CowShared::get_writable`: a writability check, no copy.
 //! - `gst_make_writable_shared_*`: one copy-on-write cycle: clone a handle to an object
