@@ -12,6 +12,7 @@ Usage: scripts/loom-mutants.py [--target-dir DIR] [NAME...]
 """
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -42,260 +43,311 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # pass. tests/cookie_list.rs a_starving_pass_that_keeps_stepping_is_not_evicted
 # catches it.
 #
-# (name, file, exact text, replacement, loom test file that must fail[, models]):
+# (name, marker, exact text, replacement, loom test file that must fail[, models]):
+# the marker is the id of a `// loom-mutant: <id>` comment in src/ (any file: a
+# moved function keeps its mutants); the exact text must occur once in the marked
+# window (the WINDOW lines after the marker). A marker that is missing or repeated,
+# or text not found in its window, stops the script: nothing is dropped silently.
+# Two mutants may share a marker.
 # the optional models are the names (libtest filters) of the models in that file to
 # run, where the file's other models are slow and not the ones that catch it. A
 # filter that matches no model runs nothing, so the mutant survives: loudly.
 MUTANTS = [
-    ("is_writable Relaxed", "src/cow.rs",
+    ("is_writable Relaxed", "writable-relaxed",
      "this.header().strong.load(Ordering::Acquire) == 1",
      "this.header().strong.load(Ordering::Relaxed) == 1",
      "loom_cow"),
-    ("drop without its Acquire", "src/cow.rs",
+    ("drop without its Acquire", "drop-without-acquire",
      "let _ = self.header().strong.load(Ordering::Acquire);",
      "let _ = self.header().strong.load(Ordering::Relaxed);",
      "loom_cow"),
-    ("drop decrement Relaxed", "src/cow.rs",
+    ("drop decrement Relaxed", "drop-decrement-relaxed",
      "self.header().strong.fetch_sub(1, Ordering::Release)",
      "self.header().strong.fetch_sub(1, Ordering::Relaxed)",
      "loom_cow"),
-    ("get_writable skips the copy", "src/cow.rs",
+    ("get_writable skips the copy", "get-writable-skips-copy",
      "        if !Self::is_writable(this) {\n            Self::copy_into(this);",
      "        if false && !Self::is_writable(this) {\n            Self::copy_into(this);",
      "loom_cow"),
-    ("parent check Relaxed", "src/parent_link.rs",
+    ("parent check Relaxed", "parent-check-relaxed",
      "match self.parent_strong(Ordering::Acquire) {",
      "match self.parent_strong(Ordering::Relaxed) {",
      "loom_parent_link"),
-    ("parent check ignores the parent", "src/parent_link.rs",
+    ("parent check ignores the parent", "parent-check-ignores-parent",
      "Some((strong, false)) => strong == 1,",
      "Some((_, false)) => true,",
      "loom_parent_link"),
-    ("link without counting", "src/parent_link.rs",
+    ("link without counting", "link-without-counting",
      "let old = links.fetch_add(1, Ordering::Relaxed);",
      "let old = links.load(Ordering::Relaxed);",
      "loom_parent_link"),
-    ("link by store, not exchange", "src/parent_link.rs",
+    ("link by store, not exchange", "link-store-not-exchange",
      "        match self.parent.compare_exchange(\n            ptr::null_mut(),\n            parent.header.as_ptr(),",
      "        self.parent.store(parent.header.as_ptr(), Ordering::Release);\n        match self.parent.compare_exchange(\n            parent.header.as_ptr(),\n            parent.header.as_ptr(),",
      "loom_parent_link"),
-    ("last strong frees despite links", "src/cow.rs",
+    ("last strong frees despite links", "last-strong-frees-despite-links",
      "if links.load(Ordering::Acquire) == 1 || links.fetch_sub(1, Ordering::AcqRel) == 1",
      "if true",
      "loom_parent_link"),
-    ("parent link: a parent that went reads as writable", "src/parent_link.rs",
+    ("parent link: a parent that went reads as writable", "parent-check-ignores-parent",
      "Some((strong, false)) => strong == 1,",
      "Some((strong, false)) => strong <= 1,",
      "loom_parent_link"),
-    ("parent link: an orphaned link reads its parent's count", "src/parent_link.rs",
+    ("parent link: an orphaned link reads its parent's count", "parent-link-orphaned-link-reads-parent-count",
      "Some((_, true)) => false,",
      "Some((strong, true)) => strong == 1,",
      "loom_parent_link"),
-    ("parent link: orphan leaves no mark", "src/parent_link.rs",
+    ("parent link: orphan leaves no mark", "parent-link-orphan-leaves-no-mark",
      "header.map_addr(|addr| addr | ORPHANED),",
      "header,",
      "loom_parent_link"),
-    ("parent link: the block's own count read Relaxed", "src/cow.rs",
+    ("parent link: the block's own count read Relaxed", "writable-relaxed",
      "this.header().strong.load(Ordering::Acquire) == 1",
      "this.header().strong.load(Ordering::Relaxed) == 1",
      "loom_parent_link"),
-    ("buffer: Memory::is_writable reads the link before the block's count", "src/buffer.rs",
+    ("buffer: Memory::is_writable reads the link before the block's count", "buffer-memory-writable-reads-link-before-block-count",
      "CowShared::is_writable(block) && block.link.parent_is_writable()",
      "block.link.parent_is_writable() && CowShared::is_writable(block)",
      "loom_parent_link"),
-    ("buffer: memory_mut does not orphan the shared block it lets go", "src/buffer.rs",
+    ("buffer: memory_mut does not orphan the shared block it lets go", "buffer-memory-mut-does-not-orphan-shared-block-it-lets-go",
      "                slot.link.orphan(parent);\n",
      "",
      "loom_parent_link"),
-    ("buffer: memory_mut orphans the block after releasing its handle", "src/buffer.rs",
+    ("buffer: memory_mut orphans the block after releasing its handle", "buffer-memory-mut-does-not-orphan-shared-block-it-lets-go",
      "                slot.link.orphan(parent);\n                *slot = CowShared::new(copy);",
      "                let link: *const ParentLink = &slot.link;\n"
      "                *slot = CowShared::new(copy);\n"
      "                // SAFETY: none; a mutant (the other holder keeps the block in the model).\n"
      "                unsafe { &*link }.orphan(parent);",
      "loom_parent_link"),
-    ("buffer: remove_memory does not orphan the shared block it lets go", "src/buffer.rs",
+    ("buffer: remove_memory does not orphan the shared block it lets go", "buffer-remove-memory-does-not-orphan-shared-block-it-lets-go",
      "Memory::let_go(&mut memory, parent);",
      "Memory::unlink_if_alone(&mut memory);\n        let _ = parent;",
      "loom_parent_link"),
-    ("cookie list: next() loads the cookie Relaxed", "src/cookie_list.rs",
+    ("cookie list: next() loads the cookie Relaxed", "cookie-list-next-loads-cookie-relaxed",
      "if self.list.cookie.load(Ordering::Acquire) != self.check {",
      "if self.list.cookie.load(Ordering::Relaxed) != self.check {",
      "loom_cookie_list"),
-    ("cookie list: publish stores the cookie Relaxed", "src/cookie_list.rs",
+    ("cookie list: publish stores the cookie Relaxed", "cookie-list-publish-stores-cookie-relaxed",
      "self.cookie.store(cookie, Ordering::Release);",
      "self.cookie.store(cookie, Ordering::Relaxed);",
      "loom_cookie_list"),
-    ("cookie list: next() never checks the cookie", "src/cookie_list.rs",
+    ("cookie list: next() never checks the cookie", "cookie-list-next-loads-cookie-relaxed",
      "if self.list.cookie.load(Ordering::Acquire) != self.check {",
      "if false && self.list.cookie.load(Ordering::Acquire) != self.check {",
      "loom_cookie_list"),
-    ("cookie list: next() reaches Done before the cookie check", "src/cookie_list.rs",
+    ("cookie list: next() reaches Done before the cookie check", "cookie-list-next-loads-cookie-relaxed",
      "        if self.list.cookie.load(Ordering::Acquire) != self.check {\n",
      "        if self.cursor.chunk == self.cursor.version.chunks().len()\n            && self.cursor.offset == unsafe { self.cursor.items.as_ref() }.len()\n        {\n            return Ok(None);\n        }\n        if self.list.cookie.load(Ordering::Acquire) != self.check {\n",
      "loom_cookie_list"),
-    ("cookie list: a removal does not bump the cookie", "src/cookie_list.rs",
+    ("cookie list: a removal does not bump the cookie", "cookie-list-removal-does-not-bump-cookie",
      "        let cookie = writer.next_cookie();",
      "        let cookie = if next.len() < writer.version.len() {\n            writer.cookie\n        } else {\n            writer.next_cookie()\n        };",
      "loom_cookie_list"),
     ("cookie list: load() takes the version and the cookie in two critical sections",
-     "src/cookie_list.rs",
+     "cookie-list-load-takes-version-and-cookie-in-two-critical-sections",
      "        self.current.lock().clone()\n",
      "        let version = self.current.lock().version.clone();\n        let cookie = self.current.lock().cookie;\n        Current { cookie, version }\n",
      "loom_cookie_list"),
-    ("cookie list: remove_where applies to a changed version", "src/cookie_list.rs",
+    ("cookie list: remove_where applies to a changed version", "cookie-list-remove-where-applies-to-changed-version",
      "if writer.cookie == current.cookie {",
      "if true || writer.cookie == current.cookie {",
      "loom_cookie_list"),
-    ("cookie list: remove_where skips chunks it has no answer for", "src/cookie_list.rs",
+    ("cookie list: remove_where skips chunks it has no answer for", "cookie-list-remove-where-skips-chunks-it-has-no-answer-for",
      "                    Some(&Some(offset)) => {\n                        hit = Some((c, offset));\n                        break;\n                    }\n                    None => {\n                        unknown = true;\n                        break;\n                    }",
      "                    Some(&Some(offset)) => {\n                        hit = Some((c, offset));\n                        break;\n                    }\n                    None => {}",
      "loom_cookie_list"),
-    ("cookie list: retain keeps chunks it has no answer for", "src/cookie_list.rs",
+    ("cookie list: retain keeps chunks it has no answer for", "cookie-list-retain-keeps-chunks-it-has-no-answer-for",
      "                    None => {\n                        unknown = true;\n                        break;\n                    }\n                    Some(None) => chunks.push(",
      "                    None => chunks.push(Kept::Shared(Arc::clone(&chunk.items))),\n                    Some(None) => chunks.push(",
      "loom_cookie_list"),
-    ("cookie list: publish leaks the replaced version", "src/cookie_list.rs",
+    ("cookie list: publish leaks the replaced version", "cookie-list-publish-leaks-replaced-version",
      "Retired { _replaced: old }",
      "Retired { _replaced: { core::mem::forget(old.clone()); old } }",
      "loom_cookie_list"),
-    ("cookie list: a starving pass's step never checks the cookie", "src/cookie_list.rs",
+    ("cookie list: a starving pass's step never checks the cookie", "cookie-list-starving-pass-step-never-checks-cookie",
      "            // Acquire: as in the check above.\n            if self.list.cookie.load(Ordering::Acquire) != self.cookie {\n                return Err(Resync);\n            }\n            step(&pass.progress);",
      "            step(&pass.progress);",
      "loom_cookie_list"),
-    ("cookie list: a writer ignores starving passes", "src/cookie_list.rs",
+    ("cookie list: a writer ignores starving passes", "cookie-list-writer-ignores-starving-passes",
      "if writer.passes() == 0 || writer.turn.is_some() {",
      "if true {",
      "loom_cookie_list"),
-    ("cookie list: a starving pass's mark is never cleared", "src/cookie_list.rs",
+    ("cookie list: a starving pass's mark is never cleared", "cookie-list-starving-pass-mark-never-cleared",
      ".leave(pass.phase, |ticket, _| ticket == pass.ticket);",
      ".leave(pass.phase, |_, _| false);",
      "loom_cookie_list"),
-    ("cookie list: a stalled starving pass is never evicted", "src/cookie_list.rs",
+    ("cookie list: a stalled starving pass is never evicted", "cookie-list-stalled-starving-pass-never-evicted",
      "} else if clock.expired() {",
      "} else if false && clock.expired() {",
      "loom_cookie_list"),
-    ("floating: ref_sink adopts a reference that is not floating", "src/object/floating.rs",
+    ("floating: ref_sink adopts a reference that is not floating", "floating-ref-sink-adopts-reference-that-not-floating",
      "                if word & FLOATING == 0 {\n                    return None;\n                }\n                if word & ADOPTED_MASK",
      "                if word & ADOPTED_MASK",
      "loom_floating"),
-    ("floating: a floating handle ignores that its reference was adopted", "src/object/floating.rs",
+    ("floating: a floating handle ignores that its reference was adopted", "floating-floating-handle-ignores-that-reference-was-adopted",
      "floated = generation(word) == claim && word & FLOATING != 0;",
      "floated = generation(word) == claim;",
      "loom_floating"),
-    ("floating: the claim is a load and a store, not one exchange", "src/object/floating.rs",
-     "        self.0\n            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |word| {\n                if word & FLOATING == 0 {",
-     "        let word = self.0.load(Ordering::Relaxed);\n        loom::thread::yield_now();\n        self.0.store(word, Ordering::Relaxed);\n        self.0\n            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |_| {\n                if word & FLOATING == 0 {",
+    ("floating: the claim is a load and a store, not one exchange", "floating-claim-load-and-store-not-one-exchange",
+     "        self.0\n            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |word| {",
+     "        let word = self.0.load(Ordering::Relaxed);\n        loom::thread::yield_now();\n        self.0.store(word, Ordering::Relaxed);\n        self.0\n            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |_| {",
      "loom_floating"),
-    ("object lock: a waiter takes any holder for itself", "src/object_lock.rs",
+    ("object lock: a waiter takes any holder for itself", "object-lock-waiter-takes-any-holder-for-itself",
      "            if holder == me {",
      "            if holder != 0 {",
      "loom_object_lock"),
-    ("object lock: the unlock does not release", "src/object_lock.rs",
+    ("object lock: the unlock does not release", "object-lock-unlock-does-not-release",
      "            .compare_exchange(me, 0, Ordering::Release, Ordering::Relaxed)",
      "            .compare_exchange(me, 0, Ordering::Relaxed, Ordering::Relaxed)",
      "loom_object_lock"),
-    ("object lock: the uncontended lock does not acquire", "src/object_lock.rs",
+    ("object lock: the uncontended lock does not acquire", "object-lock-uncontended-lock-does-not-acquire",
      "            .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)",
      "            .compare_exchange(0, me, Ordering::Relaxed, Ordering::Relaxed)",
      "loom_object_lock"),
-    ("object lock: unlocked does not take the lock again", "src/object_lock.rs",
+    ("object lock: unlocked does not take the lock again", "object-lock-unlocked-does-not-take-lock-again",
      "                    .acquire(guard.me, || \"an ObjectLock (taken again after `unlocked`)\");",
      "                    .is_locked();",
      "loom_object_lock"),
-    ("object lock: try_lock ignores the lock", "src/object_lock.rs",
+    ("object lock: try_lock ignores the lock", "object-lock-try-lock-ignores-lock",
      "                Err(now) => word = now,\n            }\n        }\n        None",
      "                Err(now) => word = now,\n            }\n        }\n        // SAFETY: none: the mutant hands out a guard without the lock.\n        Some(unsafe { self.make_guard_unchecked(me) })",
      "loom_object_lock"),
-    ("hierarchy: add without the tree locks", "src/object.rs",
+    ("hierarchy: add without the tree locks", "hierarchy-add-without-tree-locks",
      "            let first_tree = first.inner.tree.lock();\n            let second_tree = second.inner.tree.lock();",
      "            let first_tree = first;\n            let second_tree = second;",
      "loom_hierarchy", ["opposite_adds_neither_deadlock_nor_cycle"]),
-    ("hierarchy: add locks the parent's tree only", "src/object.rs",
+    ("hierarchy: add locks the parent's tree only", "hierarchy-add-without-tree-locks",
      "            let first_tree = first.inner.tree.lock();\n            let second_tree = second.inner.tree.lock();",
      "            let first_tree = root_ref.inner.tree.lock();\n            let second_tree = (first, second);",
      "loom_hierarchy", ["opposite_adds_neither_deadlock_nor_cycle"]),
-    ("hierarchy: add does not re-check the roots under the tree locks", "src/object.rs",
+    ("hierarchy: add does not re-check the roots under the tree locks", "hierarchy-add-does-not-re-check-roots-under-tree-locks",
      "let settled = !child.has_live_parent() && self.root_is(root_ref, &mut keep);",
      "let settled = !child.has_live_parent() && true;",
      "loom_hierarchy", ["opposite_adds_neither_deadlock_nor_cycle", "two_trees_each_added_under_the_others_leaf"]),
     ("hierarchy: a tree change does not re-check its root under the tree lock",
-     "src/object.rs",
+     "hierarchy-tree-change-does-not-re-check-root-under-tree-lock",
      "            if self.root_is(root_ref, &mut keep) {\n                let changed = change();",
      "            if { let _ = self.root_is(root_ref, &mut keep); true } {\n                let changed = change();",
      "loom_hierarchy", ["unparent_racing_a_merge_then_a_remove"]),
-    ("hierarchy: add ignores the child's parent", "src/object.rs",
+    ("hierarchy: add ignores the child's parent", "hierarchy-add-ignores-child-parent",
      "if let Some(parent) = child.parent() {",
      "if let Some(parent) = None::<Object<T>> {",
      "loom_hierarchy", ["one_child_two_parents_one_winner"]),
     ("hierarchy: add's re-check under the tree locks ignores a parent the child got meanwhile",
-     "src/object.rs",
+     "hierarchy-add-does-not-re-check-roots-under-tree-locks",
      "let settled = !child.has_live_parent() && self.root_is(root_ref, &mut keep);",
      "let settled = self.root_is(root_ref, &mut keep);",
      "loom_hierarchy", ["one_child_two_parents_one_winner"]),
-    ("hierarchy: a weak parent upgrades from zero", "src/cow.rs",
+    ("hierarchy: a weak parent upgrades from zero", "hierarchy-weak-parent-upgrades-from-zero",
      "            if count == 0 {\n                return None;\n            }",
      "",
      "loom_hierarchy"),
-    ("hierarchy: remove leaves the child's parent link", "src/object.rs",
+    ("hierarchy: remove leaves the child's parent link", "hierarchy-remove-leaves-child-parent-link",
      "        child_core.parent = None;\n        drop(child_core);\n        let removed",
      "        drop(child_core);\n        let removed",
      "loom_hierarchy", ["add_and_remove_racing_an_iteration", "two_unparents_have_one_winner"]),
-    ("hierarchy: set_name drops the parent's handle under the child's lock", "src/object.rs",
+    ("hierarchy: set_name drops the parent's handle under the child's lock", "hierarchy-set-name-drops-parent-handle-under-child-lock",
      "        let parent = Self::live_parent(&core.parent);\n        if parent.is_some() {",
      "        let parent = None::<Object<T>>;\n        if Self::live_parent(&core.parent).is_some() {",
      "loom_hierarchy", ["a_rename_racing_the_parents_last_drop"]),
-    ("hierarchy: the object guard keeps no parent reference of its own", "src/object.rs",
+    ("hierarchy: the object guard keeps no parent reference of its own", "hierarchy-object-guard-keeps-no-parent-reference-own",
      "        self.parent\n            .get_or_init(|| Object::live_parent(&self.core.parent))\n            .clone()",
      "        Object::live_parent(&self.core.parent)",
      "loom_hierarchy", ["a_parent_from_the_guard_dropped_under_the_guard"]),
     ("hierarchy: unparent reads the parent and removes in two critical sections",
-     "src/object.rs",
+     "hierarchy-unparent-reads-parent-and-removes-in-two-critical-sections",
      "        let (removed, parent) = self.with_tree_locked(|| {\n            // Under the tree's lock the parent read here stays the parent (a dying\n            // parent, which `parent()` no longer upgrades, counts as none).\n            let parent = self.parent();",
      "        let parent = self.parent();\n        let (removed, parent) = self.with_tree_locked(|| {\n            // Under the tree's lock the parent read here stays the parent (a dying\n            // parent, which `parent()` no longer upgrades, counts as none).",
      "loom_hierarchy", ["two_unparents_have_one_winner"]),
-    ("property: the loom/Miri rcu stand-in runs the closure under its mutex", "src/sync.rs",
+    ("property: the loom/Miri rcu stand-in runs the closure under its mutex", "property-loom-miri-rcu-stand-in-runs-closure-under-mutex",
      "                let current = self.load_full();\n                let new = Arc::new(f(&current));\n                let mut slot = self.0.lock();",
      "                let mut slot = self.0.lock();\n                let current = Arc::clone(&slot);\n                let new = Arc::new(f(&current));",
      "loom_property"),
-    ("property: the loom/Miri rcu stand-in stores over a newer value", "src/sync.rs",
+    ("property: the loom/Miri rcu stand-in stores over a newer value", "property-loom-miri-rcu-stand-in-stores-over-newer-value",
      "                if Arc::ptr_eq(&slot, &current) {",
      "                if true {",
      "loom_property"),
     ("buffer pool: returned twice (the last is decided by a load before the decrement)",
-     "src/cow.rs",
+     "buffer-pool-returned-twice-last-decided-load-before-decrement",
      "        if this.header().strong.fetch_sub(1, Ordering::Release) != 1 {",
      "        let seen = this.header().strong.load(Ordering::Relaxed);\n        this.header().strong.fetch_sub(1, Ordering::Release);\n        if seen > 2 {",
      "loom_buffer_pool"),
-    ("buffer pool: the last release takes the buffer back without its Acquire", "src/cow.rs",
+    ("buffer pool: the last release takes the buffer back without its Acquire", "buffer-pool-last-release-takes-buffer-back-without-acquire",
      "let _ = this.header().strong.load(Ordering::Acquire);",
      "let _ = this.header().strong.load(Ordering::Relaxed);",
      "loom_buffer_pool"),
-    ("buffer pool: returned while a block is still shared", "src/buffer/pool.rs",
+    ("buffer pool: returned while a block is still shared", "buffer-pool-returned-while-block-still-shared",
      "CowShared::is_writable(block) && block.len() == config.block_len",
      "block.len() == config.block_len",
      "loom_buffer_pool"),
-    ("buffer pool: flushing ignored", "src/buffer/pool.rs",
+    ("buffer pool: flushing ignored", "buffer-pool-flushing-ignored",
      "        if self.is_flushing() {\n            return Err(AcquireError::Flushing);",
      "        if false {\n            return Err(AcquireError::Flushing);",
      "loom_buffer_pool"),
-    ("buffer pool: the free list's push publishes Relaxed", "src/buffer/pool/free_list.rs",
+    ("buffer pool: the free list's push publishes Relaxed", "buffer-pool-free-list-push-publishes-relaxed",
      ".compare_exchange_weak(head, new, Ordering::Release, Ordering::Relaxed)",
      ".compare_exchange_weak(head, new, Ordering::Relaxed, Ordering::Relaxed)",
      "loom_buffer_pool"),
-    ("buffer pool: a return does not wake a sleeping acquirer", "src/buffer/pool.rs",
+    ("buffer pool: a return does not wake a sleeping acquirer", "buffer-pool-return-does-not-wake-sleeping-acquirer",
      "if self.free.push(index) {",
      "if self.free.push(index) && false {",
      "loom_buffer_pool"),
-    ("buffer pool: an acquirer sleeps without marking the free list", "src/buffer/pool.rs",
+    ("buffer pool: an acquirer sleeps without marking the free list", "buffer-pool-acquirer-sleeps-without-marking-free-list",
      "if !self.shared.free.mark_sleepers() {",
      "if false && !self.shared.free.mark_sleepers() {",
      "loom_buffer_pool"),
-    ("buffer pool: the last holder's in-place check Relaxed", "src/cow.rs",
+    ("buffer pool: the last holder's in-place check Relaxed", "writable-relaxed",
      "this.header().strong.load(Ordering::Acquire) == 1",
      "this.header().strong.load(Ordering::Relaxed) == 1",
      "loom_buffer_pool"),
 ]
+
+
+# How far below its marker a mutant's text may start.
+WINDOW = 12
+
+
+def find_marked(tree, marker):
+    """The file holding `// loom-mutant: <marker>` (exactly once in src/), its text,
+    and the span of the WINDOW lines after the marker line."""
+    tag = re.compile(r"//\s*loom-mutant:\s*" + re.escape(marker) + r"\s*$", re.M)
+    found = []
+    for dirpath, _, names in os.walk(os.path.join(tree, "src")):
+        for fname in names:
+            if fname.endswith(".rs"):
+                path = os.path.join(dirpath, fname)
+                with open(path) as f:
+                    text = f.read()
+                found += [(path, text, m) for m in tag.finditer(text)]
+    if len(found) != 1:
+        print(f"MARKER `loom-mutant: {marker}`: found {len(found)} times in src/ "
+              "(expected once); put it back above the code its mutants break")
+        sys.exit(2)
+    path, text, m = found[0]
+    start = text.index("\n", m.end()) + 1 if "\n" in text[m.end():] else len(text)
+    end = start
+    for _ in range(WINDOW):
+        nl = text.find("\n", end)
+        end = len(text) if nl < 0 else nl + 1
+    return path, text, start, end
+
+
+def check_markers():
+    """Every marker in src/ is used by a mutant: a mutant removed from the list
+    leaves no orphan comment behind."""
+    used = {m[1] for m in MUTANTS}
+    tag = re.compile(r"//\s*loom-mutant:\s*(\S+)")
+    orphans = []
+    for dirpath, _, names in os.walk(os.path.join(ROOT, "src")):
+        for fname in names:
+            if fname.endswith(".rs"):
+                with open(os.path.join(dirpath, fname)) as f:
+                    orphans += [(fname, t) for t in tag.findall(f.read()) if t not in used]
+    for fname, t in orphans:
+        print(f"MARKER `loom-mutant: {t}` in {fname} is used by no mutant")
+    if orphans:
+        sys.exit(2)
 
 
 def run(cmd, cwd, env):
@@ -312,21 +364,23 @@ def main():
     args = ap.parse_args()
     env = dict(os.environ, RUSTFLAGS="--cfg loom", LOOM_MAX_PREEMPTIONS="3",
                CARGO_TARGET_DIR=os.path.abspath(args.target_dir))
+    check_markers()
     chosen = [m for m in MUTANTS if not args.names or m[0] in args.names]
     survived = []
     with tempfile.TemporaryDirectory(prefix="mtsafe-mutants-") as scratch:
         tree = os.path.join(scratch, "tree")
         shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
             "target*", ".git"))
-        for name, path, old, new, test, *models in chosen:
-            file = os.path.join(tree, path)
-            with open(file) as f:
-                original = f.read()
-            if original.count(old) != 1:
-                print(f"MUTANT {name!r}: text not found exactly once in {path}; update the list")
+        for name, marker, old, new, test, *models in chosen:
+            file, original, start, end = find_marked(tree, marker)
+            window = original[start:end]
+            if window.count(old) != 1:
+                print(f"MUTANT {name!r}: text not found exactly once in the {WINDOW} lines "
+                      f"after `loom-mutant: {marker}` in {os.path.relpath(file, tree)}; "
+                      "update the list")
                 sys.exit(2)
             with open(file, "w") as f:
-                f.write(original.replace(old, new))
+                f.write(original[:start] + window.replace(old, new) + original[end:])
             try:
                 filters = ["--", *models[0]] if models else []
                 out = run(["cargo", "test", "-p", "mtsafe-loom-tests", "--release",

@@ -161,6 +161,7 @@ impl<S> Memory<S> {
         // The block's own count first: its Acquire load is what makes the parent's
         // orphan mark, or its going, visible here once the count reads one (see
         // `ParentLink`'s orderings).
+        // loom-mutant: buffer-memory-writable-reads-link-before-block-count
         CowShared::is_writable(block) && block.link.parent_is_writable()
     }
 }
@@ -387,6 +388,7 @@ impl<S: Clone> Buffer<S> {
     pub fn remove_memory(this: &mut CowShared<Self>, index: usize) -> CowShared<Memory<S>> {
         let (buffer, parent) = CowShared::get_writable_as_parent(this);
         let mut memory = buffer.memories.remove(index);
+        // loom-mutant: buffer-remove-memory-does-not-orphan-shared-block-it-lets-go
         Memory::let_go(&mut memory, parent);
         memory
     }
@@ -432,6 +434,7 @@ impl<S: Clone> Buffer<S> {
                 // must not vouch for them on this buffer's count. After the copy (a
                 // sample clone that panics leaves the link as it was) and before this
                 // handle to the old block goes (see `ParentLink::orphan`).
+                // loom-mutant: buffer-memory-mut-does-not-orphan-shared-block-it-lets-go
                 slot.link.orphan(parent);
                 *slot = CowShared::new(copy);
             }

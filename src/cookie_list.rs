@@ -1017,6 +1017,7 @@ impl<T> CookieList<T> {
     /// reference-count increment under the lock.
     #[inline]
     fn load(&self) -> Current<T> {
+        // loom-mutant: cookie-list-load-takes-version-and-cookie-in-two-critical-sections
         self.current.lock().clone()
     }
 
@@ -1024,6 +1025,7 @@ impl<T> CookieList<T> {
     /// "Orderings": writer steps 1 and 2) and returns what it replaced, for the
     /// caller to drop after unlocking.
     fn publish(&self, writer: &mut Locked<T>, next: Version<T>) -> Retired<T> {
+        // loom-mutant: cookie-list-removal-does-not-bump-cookie
         let cookie = writer.next_cookie();
         let old = mem::replace(
             &mut writer.current,
@@ -1036,7 +1038,9 @@ impl<T> CookieList<T> {
         // everything this writer did before, the new version included, happens
         // before a reader acts on this cookie. Stored before the lock is released,
         // so a reader that clones this version finds this cookie.
+        // loom-mutant: cookie-list-publish-stores-cookie-relaxed
         self.cookie.store(cookie, Ordering::Release);
+        // loom-mutant: cookie-list-publish-leaks-replaced-version
         Retired { _replaced: old }
     }
 
@@ -1055,6 +1059,7 @@ impl<T> CookieList<T> {
     /// `wait` is false, not at all.
     #[inline]
     fn gate<'a>(&'a self, writer: Writer<'a, T>, wait: bool) -> Result<Writer<'a, T>, WouldWait> {
+        // loom-mutant: cookie-list-writer-ignores-starving-passes
         if writer.passes() == 0 || writer.turn.is_some() {
             return Ok(writer);
         }
@@ -1119,6 +1124,7 @@ impl<T> CookieList<T> {
                 if now != seen {
                     seen = now;
                     clock.reset();
+                // loom-mutant: cookie-list-stalled-starving-pass-never-evicted
                 } else if clock.expired() {
                     let mut locked = self.current.lock();
                     let gate = locked.gate_mut();
@@ -1179,6 +1185,7 @@ impl<T> CookieList<T> {
     fn unregister(&self, pass: Registration) {
         let mut locked = self.current.lock();
         let gate = locked.gate_mut();
+        // loom-mutant: cookie-list-starving-pass-mark-never-cleared
         gate.leave(pass.phase, |ticket, _| ticket == pass.ticket);
         self.sync_front(gate);
         drop(locked);
@@ -1350,6 +1357,7 @@ impl<T: Clone> CookieList<T> {
             return Ok(None);
         };
         let mut writer = self.gate(self.writer(), wait)?;
+        // loom-mutant: cookie-list-remove-where-applies-to-changed-version
         if writer.cookie == current.cookie {
             let (item, retired) = self.remove_at(&mut writer, c, offset);
             drop(writer);
@@ -1418,6 +1426,7 @@ impl<T: Clone> CookieList<T> {
             for (c, chunk) in writer.version.chunks().iter().enumerate() {
                 match memo.get(&chunk.items) {
                     Some(None) => {}
+                    // loom-mutant: cookie-list-remove-where-skips-chunks-it-has-no-answer-for
                     Some(&Some(offset)) => {
                         hit = Some((c, offset));
                         break;
@@ -1519,6 +1528,7 @@ impl<T: Clone> CookieList<T> {
             let mut unknown = false;
             for chunk in writer.version.chunks() {
                 match memo.get(&chunk.items) {
+                    // loom-mutant: cookie-list-retain-keeps-chunks-it-has-no-answer-for
                     None => {
                         unknown = true;
                         break;
@@ -1980,6 +1990,7 @@ impl<T: Clone> ResyncIterator for CookieIter<'_, T> {
         // Acquire: pairs with the writer's Release store; a reader that reports
         // Resync sees the change behind it. The cookie is compared before the
         // position is touched; on a mismatch nothing changes.
+        // loom-mutant: cookie-list-next-loads-cookie-relaxed
         if self.list.cookie.load(Ordering::Acquire) != self.check {
             // A change, or a starving pass (`check` is `STARVING`), which compares
             // with the version's cookie and counts the step for the writers waiting
@@ -1987,6 +1998,7 @@ impl<T: Clone> ResyncIterator for CookieIter<'_, T> {
             let Some(pass) = &self.registration else {
                 return Err(Resync);
             };
+            // loom-mutant: cookie-list-starving-pass-step-never-checks-cookie
             // Acquire: as in the check above.
             if self.list.cookie.load(Ordering::Acquire) != self.cookie {
                 return Err(Resync);

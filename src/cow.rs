@@ -246,6 +246,7 @@ impl<T> CowShared<T> {
     pub fn is_writable(this: &Self) -> bool {
         // Acquire: pairs with the Release decrement of every handle dropped before,
         // so their reads of the value happen before any write this answer permits.
+        // loom-mutant: writable-relaxed
         this.header().strong.load(Ordering::Acquire) == 1
     }
 
@@ -311,11 +312,13 @@ impl<T> CowShared<T> {
         let this = ManuallyDrop::new(this);
         // Release: this handle's uses of the value happen before the last one's
         // Acquire, as in `Drop`.
+        // loom-mutant: buffer-pool-returned-twice-last-decided-load-before-decrement
         if this.header().strong.fetch_sub(1, Ordering::Release) != 1 {
             return None;
         }
         // Acquire: synchronizes with every other handle's Release decrement, so their
         // uses of the value happen before whatever the caller does with it next.
+        // loom-mutant: buffer-pool-last-release-takes-buffer-back-without-acquire
         let _ = this.header().strong.load(Ordering::Acquire);
         // Relaxed: no other handle exists to read it; the caller publishes the
         // handle (to another thread) with its own Release.
@@ -338,6 +341,7 @@ impl<T> CowShared<T> {
         // Release decrement of the link count; it must happen before the free. The
         // first load is the common case (no child ever linked): with no link but ours
         // and no strong handle left, no new link can appear, so no exchange is needed.
+        // loom-mutant: last-strong-frees-despite-links
         if links.load(Ordering::Acquire) == 1 || links.fetch_sub(1, Ordering::AcqRel) == 1 {
             // SAFETY: we held the last count; the value is gone (caller's contract).
             unsafe { release_allocation::<T>(ptr.cast()) };
@@ -383,6 +387,7 @@ impl<T: Clone> CowShared<T> {
     #[doc(alias = "make_mut")]
     #[doc(alias = "gst_mini_object_make_writable")]
     pub fn get_writable(this: &mut Self) -> &mut T {
+        // loom-mutant: get-writable-skips-copy
         if !Self::is_writable(this) {
             Self::copy_into(this);
         }
@@ -449,12 +454,14 @@ impl<T> Drop for CowShared<T> {
     #[inline]
     fn drop(&mut self) {
         // Release: this handle's uses of the value happen before whoever drops it.
+        // loom-mutant: drop-decrement-relaxed
         if self.header().strong.fetch_sub(1, Ordering::Release) != 1 {
             return;
         }
         // Acquire: synchronizes with every other handle's Release decrement (one
         // release sequence on `strong`), so all their uses of the value happen
         // before it is dropped.
+        // loom-mutant: drop-without-acquire
         let _ = self.header().strong.load(Ordering::Acquire);
         // SAFETY: the strong count went from one to zero with our decrement.
         unsafe { Self::drop_slow(self.ptr) }
@@ -596,6 +603,7 @@ impl<T> WeakShared<T> {
         // Relaxed: a first guess for the compare-exchange, which decides.
         let mut count = strong.load(Ordering::Relaxed);
         loop {
+            // loom-mutant: hierarchy-weak-parent-upgrades-from-zero
             if count == 0 {
                 return None;
             }

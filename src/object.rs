@@ -426,6 +426,7 @@ impl<T> Object<T> {
         let core = self.lock_core();
         // Held in a local, not a condition's temporary: the handle may be the
         // parent's last, and a parent's drop locks each child, this one included.
+        // loom-mutant: hierarchy-set-name-drops-parent-handle-under-child-lock
         let parent = Self::live_parent(&core.parent);
         if parent.is_some() {
             drop(core);
@@ -620,6 +621,7 @@ impl<T> Object<T> {
             let root = self.root_handle();
             let root_ref = root.as_ref().unwrap_or(self);
             let tree = root_ref.inner.tree.lock();
+            // loom-mutant: hierarchy-tree-change-does-not-re-check-root-under-tree-lock
             if self.root_is(root_ref, &mut keep) {
                 let changed = change();
                 drop(tree);
@@ -672,6 +674,7 @@ impl<T> Object<T> {
                 break Err((Refusal::WouldCycle, child));
             }
             // A child with a parent is refused as it is now (read under its lock).
+            // loom-mutant: hierarchy-add-ignores-child-parent
             if let Some(parent) = child.parent() {
                 break Err((Refusal::HasParent(parent), child));
             }
@@ -684,10 +687,12 @@ impl<T> Object<T> {
             } else {
                 (&child_tree, root_ref)
             };
+            // loom-mutant: hierarchy-add-without-tree-locks
             let first_tree = first.inner.tree.lock();
             let second_tree = second.inner.tree.lock();
             // No handle taken here: one dropped under the locks could be its object's
             // last.
+            // loom-mutant: hierarchy-add-does-not-re-check-roots-under-tree-locks
             let settled = !child.has_live_parent() && self.root_is(root_ref, &mut keep);
             if !settled {
                 drop((second_tree, first_tree));
@@ -784,6 +789,7 @@ impl<T> Object<T> {
             drop(parent_core);
             return Err(not_a_child());
         }
+        // loom-mutant: hierarchy-remove-leaves-child-parent-link
         child_core.parent = None;
         drop(child_core);
         let removed = self
@@ -801,6 +807,7 @@ impl<T> Object<T> {
     /// others `Ok(false)`.
     #[doc(alias = "gst_object_unparent")]
     pub fn unparent(&self) -> Result<bool, ObjectError> {
+        // loom-mutant: hierarchy-unparent-reads-parent-and-removes-in-two-critical-sections
         let (removed, parent) = self.with_tree_locked(|| {
             // Under the tree's lock the parent read here stays the parent (a dying
             // parent, which `parent()` no longer upgrades, counts as none).
@@ -923,6 +930,7 @@ impl<T> ObjectGuard<'_, T> {
     /// the lock is held (type docs).
     #[must_use]
     pub fn parent(&self) -> Option<Object<T>> {
+        // loom-mutant: hierarchy-object-guard-keeps-no-parent-reference-own
         self.parent
             .get_or_init(|| Object::live_parent(&self.core.parent))
             .clone()

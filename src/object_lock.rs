@@ -163,6 +163,7 @@ impl<S> ObjectLock<S> {
         // Relaxed on failure: the slow path reads the word again.
         if self
             .word
+            // loom-mutant: object-lock-uncontended-lock-does-not-acquire
             .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
@@ -210,6 +211,7 @@ impl<S> ObjectLock<S> {
                 }
                 continue;
             }
+            // loom-mutant: object-lock-waiter-takes-any-holder-for-itself
             if holder == me {
                 panic!(
                     "mtsafe: {} is already locked by this thread; locking it again would \
@@ -262,6 +264,7 @@ impl<S> ObjectLock<S> {
         // Release: our accesses happen before the next holder's Acquire.
         if self
             .word
+            // loom-mutant: object-lock-unlock-does-not-release
             .compare_exchange(me, 0, Ordering::Release, Ordering::Relaxed)
             .is_err()
         {
@@ -309,6 +312,7 @@ impl<S> ObjectLock<S> {
                 // SAFETY: the exchange took the lock for this thread (`me`); no
                 // guard of this taking exists yet.
                 Ok(_) => return Some(unsafe { self.make_guard_unchecked(me) }),
+                // loom-mutant: object-lock-try-lock-ignores-lock
                 Err(now) => word = now,
             }
         }
@@ -403,6 +407,7 @@ impl<'a, S> ObjectLockGuard<'a, S> {
                 let guard = &mut *self.0;
                 guard
                     .lock
+                    // loom-mutant: object-lock-unlocked-does-not-take-lock-again
                     .acquire(guard.me, || "an ObjectLock (taken again after `unlocked`)");
                 guard.value = ManuallyDrop::new(get_mut_ptr(&guard.lock.value));
             }

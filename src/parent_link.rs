@@ -280,12 +280,14 @@ impl ParentLink {
         // Count the link before anyone can see it, so the header stays allocated for
         // every reader of the pointer. Relaxed: the caller's borrow of a live handle
         // keeps the header alive now; the increment itself publishes nothing.
+        // loom-mutant: link-without-counting
         let old = links.fetch_add(1, Ordering::Relaxed);
         if old > MAX_LINKS {
             // Relaxed: not the last count (the parent's strong handles hold one).
             links.fetch_sub(1, Ordering::Relaxed);
             return Err(LinkError::TooManyLinks);
         }
+        // loom-mutant: link-store-not-exchange
         match self.parent.compare_exchange(
             ptr::null_mut(),
             parent.header.as_ptr(),
@@ -326,6 +328,7 @@ impl ParentLink {
         self.parent
             .compare_exchange(
                 header,
+                // loom-mutant: parent-link-orphan-leaves-no-mark
                 header.map_addr(|addr| addr | ORPHANED),
                 // Relaxed: the mark is published by the parent's Release drop of its
                 // handle to the child, which a reader's Acquire load of the child's
@@ -410,9 +413,12 @@ impl ParentLink {
     pub fn parent_is_writable(&self) -> bool {
         // Acquire: a parent count of one must make the other parent holders' accesses
         // (released by their drops) happen before any write this answer allows.
+        // loom-mutant: parent-check-relaxed
         match self.parent_strong(Ordering::Acquire) {
             None => true,
+            // loom-mutant: parent-link-orphaned-link-reads-parent-count
             Some((_, true)) => false,
+            // loom-mutant: parent-check-ignores-parent
             Some((strong, false)) => strong == 1,
         }
     }

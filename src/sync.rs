@@ -409,9 +409,11 @@ mod swap_imp {
         /// update) this same value; it may run more than once.
         pub(crate) fn rcu(&self, mut f: impl FnMut(&T) -> T) -> Arc<T> {
             loop {
+                // loom-mutant: property-loom-miri-rcu-stand-in-runs-closure-under-mutex
                 let current = self.load_full();
                 let new = Arc::new(f(&current));
                 let mut slot = self.0.lock();
+                // loom-mutant: property-loom-miri-rcu-stand-in-stores-over-newer-value
                 if Arc::ptr_eq(&slot, &current) {
                     let replaced = core::mem::replace(&mut *slot, new);
                     drop(slot);

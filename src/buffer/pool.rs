@@ -252,6 +252,7 @@ impl<S> Shared<S> {
     /// Puts slot `index` on the free list and wakes the sleeping acquirers, if any.
     /// The caller owns the slot and gives it up.
     fn push(&self, index: usize) {
+        // loom-mutant: buffer-pool-return-does-not-wake-sleeping-acquirer
         if self.free.push(index) {
             let _sleepers = self.sleep.lock();
             self.wake.notify_all();
@@ -318,6 +319,7 @@ fn restore<S: Default + Clone>(buffer: &mut CowShared<Buffer<S>>, config: &PoolC
     // A block's count of one stays one: the buffer, whose handle is the only one, is
     // the only source of new handles to it.
     let reusable = |block: &CowShared<Memory<S>>| {
+        // loom-mutant: buffer-pool-returned-while-block-still-shared
         CowShared::is_writable(block) && block.len() == config.block_len
     };
     let mut made = 0;
@@ -584,6 +586,7 @@ impl<S> BufferPool<S> {
             if let Some(buffer) = self.take()? {
                 return Ok(buffer);
             }
+            // loom-mutant: buffer-pool-acquirer-sleeps-without-marking-free-list
             if !self.shared.free.mark_sleepers() {
                 continue; // a buffer came back meanwhile
             }
@@ -606,6 +609,7 @@ impl<S> BufferPool<S> {
     /// none; the flushing error first.
     fn take(&self) -> Result<Option<PooledBuffer<S>>, AcquireError> {
         let shared = &*self.shared;
+        // loom-mutant: buffer-pool-flushing-ignored
         if self.is_flushing() {
             return Err(AcquireError::Flushing);
         }

@@ -80,8 +80,10 @@ impl FloatState {
     pub(crate) fn try_adopt(&self) -> bool {
         // Relaxed (both): the compare-exchange's modification order settles the race;
         // nothing is published (module docs).
+        // loom-mutant: floating-claim-load-and-store-not-one-exchange
         self.0
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |word| {
+                // loom-mutant: floating-ref-sink-adopts-reference-that-not-floating
                 if word & FLOATING == 0 {
                     return None;
                 }
@@ -121,6 +123,7 @@ impl FloatState {
         let _ = self
             .0
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |word| {
+                // loom-mutant: floating-floating-handle-ignores-that-reference-was-adopted
                 floated = generation(word) == claim && word & FLOATING != 0;
                 if floated {
                     Some(word & !FLOATING)

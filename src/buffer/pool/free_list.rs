@@ -107,6 +107,7 @@ impl FreeList {
             // Relaxed on failure: we retry with the new head.
             match self
                 .head
+                // loom-mutant: buffer-pool-free-list-push-publishes-relaxed
                 .compare_exchange_weak(head, new, Ordering::Release, Ordering::Relaxed)
             {
                 Ok(_) => return head & SLEEPERS != 0,
