@@ -5,21 +5,20 @@
 //! second parent, walking a children list that changed underneath. mtsafe carries the
 //! same patterns into Rust so that the rules hold by construction (types, borrows,
 //! ownership), with the primitives' atomic orderings model-checked under [loom] and
-//! the unit, integration and doc tests run under Miri (the README's "How it is
-//! verified" names what each check covers, and what it does not).
+//! the unit, integration and doc tests run under Miri ([`docs::verification`] names
+//! what each check covers, and what it does not).
 //!
 //! # The pattern map
 //!
-//! | GStreamer / GLib                                                       | mtsafe             | what it guarantees |
-//! |------------------------------------------------------------------------|--------------------|--------------------|
-//! | `GstMiniObject` ref/unref, `gst_mini_object_is_writable`, `make_writable` | [`CowShared<T>`]  | a shared immutable value; [`CowShared::get_writable`] copies only when shared, never otherwise |
-//! | `GstStructure.parent_refcount`, `GstMiniObject` parents (memory in a buffer) | [`ParentLink`] | a child knows the live refcount of the one parent that holds it; a second parent is refused; a parent that went, or let go of a child someone else still holds, reads as not writable (the link cannot vouch for a holder it does not know); a link never dangles |
-//! | `GstBuffer` of `GstMemory` blocks                                      | [`buffer`]         | two-level copy-on-write: copying a buffer shares its blocks, writing a block copies that block only; a block of a shared buffer never reads as writable, whatever the order of copies and drops |
-//! | children list + `guint32` cookie, `GstIterator` (`next`, `resync`, `fold`, `foreach`, `find_custom`, `filter`) | [`CookieList<T>`], [`CookieIter`] | items handed out as clones, used with no lock; any change since the last resync makes the next step report [`Resync`] before touching a position; a step takes no lock, so a busy writer cannot starve readers |
-//! | `GInitiallyUnowned`, `g_object_ref_sink`, `g_object_force_floating`     | [`Floating<T>`], [`Object::ref_sink`] | a new object is owned by nobody until sunk; sinking adopts the floating reference exactly once, even when threads race |
-//! | `GST_OBJECT_LOCK` / `UNLOCK`, `/* with LOCK */`                        | [`ObjectLock<S>`], [`Object::lock`] | one non-recursive lock per object; re-locking on the holding thread panics naming the object instead of hanging; the guard borrows the object, so its last reference cannot go while it is locked |
-//! | `gst_object_set_parent`, `gst_bin_add` / `remove`, `gst_object_get_name`, `gst_object_get_parent` | [`Object<T>`] | at most one parent, held weakly; children in a [`CookieList`]; self-parenting, a second parent, duplicate names and cycles refused with an [`ObjectError`]; accessors return copies and new references |
-//! | "accessors return a snapshot", `g_object_get`                          | [`Property<V>`]    | readers never block and never see a torn value; `update` loses no update |
+#![doc = include_str!("../docs/pattern-map.md")]
+//!
+//! [`Buffer`]: buffer::Buffer
+//! [`Memory`]: buffer::Memory
+//! [`BufferPool`]: buffer::BufferPool
+//!
+//! The long-form documentation lives in [`docs`]: [the primitives in
+//! depth](docs::primitives), [how mtsafe is verified](docs::verification), [the
+//! benchmarks](docs::benchmarks) and [the limitations](docs::limitations).
 //!
 //! # Quick start
 //!
@@ -50,6 +49,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod buffer;
+pub mod docs;
 #[cfg(doctest)]
 mod compile_fail_tests;
 mod cookie_list;
