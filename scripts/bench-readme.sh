@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Runs every benchmark and rewrites README's benchmark section from that one run: the
+# Runs every benchmark and rewrites docs/benchmarks.md from that one run: the
 # machine and versions, the tables and targets of each section, the SVG charts
-# (benches/figures/*.svg) and the instruction counts. Nothing in that section is typed
-# by hand.
+# (benches/figures/*.svg) and the instruction counts. Nothing in its generated blocks
+# is typed by hand; the targets come from benches/targets.toml.
 #
 #   scripts/bench-readme.sh             the full run (about 20 minutes on 2 cores)
 #   scripts/bench-readme.sh --quick     shorter criterion runs (1 s warm-up, 2 s measurement)
-#   scripts/bench-readme.sh --no-run    regenerate README from the last run's results
+#   scripts/bench-readme.sh --no-run    regenerate the document from the last run's results
 #   scripts/bench-readme.sh -- ARGS     pass ARGS to criterion
 #
 # Needs root on Debian 12 the first time: it installs libgstreamer1.0-dev (through
@@ -59,6 +59,8 @@ if $run; then
     cargo bench --bench cookie_list -- "${criterion_args[@]}"
     step "cargo bench --bench object"
     cargo bench --bench object -- "${criterion_args[@]}"
+    step "cargo bench --bench pool"
+    cargo bench --bench pool -- "${criterion_args[@]}"
     step "GStreamer side by side (gst-bench)"
     gst-bench/setup.sh -- "${criterion_args[@]}"
 
@@ -87,11 +89,11 @@ json.dump({"date": date, "cpu": cpu, "cores": os.cpu_count(), "os": os_name,
 PY
 fi
 
-step "README.md and benches/figures/*.svg"
+step "docs/benchmarks.md and benches/figures/*.svg"
 if [ ! -f "$criterion/mtsafe-instruction-counts.md" ]; then
     echo "no instruction counts in $criterion: run without --no-run first" >&2
     exit 1
 fi
-python3 scripts/bench-table.py --criterion "$criterion" --readme README.md \
+python3 scripts/bench-table.py --criterion "$criterion" --doc docs/benchmarks.md \
     --block "instructions=$criterion/mtsafe-instruction-counts.md"
 step "done"

@@ -1,23 +1,23 @@
 #!/usr/bin/env python3
-"""Turns criterion's saved results into README's benchmark sections: for each section,
+"""Turns criterion's saved results into the benchmark sections of docs/benchmarks.md: for each section,
 what one iteration of each group does, a Markdown table (median, 95% confidence
 interval, ratio to the fastest entry and mtsafe's ratio to each peer), the contended
 statistics the benches write beside criterion's estimates (`contended.json`), the
-performance targets of mtsafe's issues with what was measured and whether each was
+performance targets of benches/targets.toml with what was measured and whether each was
 met, and an SVG chart of the ratios (written with the standard library only).
 
 Usage:
-  scripts/bench-table.py [--criterion DIR] [--readme FILE] [--svg-dir DIR]
+  scripts/bench-table.py [--criterion DIR] [--doc FILE] [--svg-dir DIR]
                          [--block NAME=FILE ...] [SECTION ...]
 
   SECTION      one of the SECTIONS below (default: all of them, and `machine`)
   --criterion  criterion's result directory (default: $CARGO_TARGET_DIR/criterion,
                else target/criterion)
-  --readme     rewrite the text between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`
+  --doc        rewrite the text between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`
                in FILE for each section, instead of printing; `machine` describes the
                run from `mtsafe-run.json` in the criterion directory (written by
                scripts/bench-readme.sh)
-  --svg-dir    where to write `<section>.svg` (default: benches/figures); the README
+  --svg-dir    where to write `<section>.svg` (default: benches/figures); the document
                links the charts relative to itself
   --block      put FILE's text between the markers of NAME (e.g. instruction counts)
 
@@ -34,17 +34,15 @@ import math
 import os
 import re
 import sys
+import tomllib
 from xml.sax.saxutils import escape
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ISSUE2, ISSUE3, ISSUE4 = "issue 2", "issue 3", "issue 4"
+TARGETS = os.path.join(ROOT, "benches", "targets.toml")
 
 # What each section shows. `groups`: (criterion group, what one iteration does,
-# principal mtsafe entry or None). `targets`: (issue, kind, group, ...), kinds:
-#   ratio     (entry: mtsafe's principal) median ÷ PEER's median ≤ LIMIT
-#   time      mtsafe's median ≤ LIMIT ns
-#   per_item  mtsafe's median ÷ the group's throughput (items) ≤ LIMIT ns
-#   stat      mtsafe's contended statistic STAT compared (">=" or "<=") with LIMIT
+# principal mtsafe entry or None). The targets each section is checked against come
+# from benches/targets.toml (see its head for the kinds).
 SECTIONS = {
     "cow": {
         "title": "CowShared against std and triomphe (`benches/cow.rs`)",
@@ -59,13 +57,6 @@ SECTIONS = {
              "drop the copy", None),
             ("get_writable_shared_4KiB", "the same cycle with a 4 KiB `Vec<u8>`", None),
             ("get_writable_shared_64KiB", "the same cycle with a 64 KiB `Vec<u8>`", None),
-        ],
-        "targets": [
-            (ISSUE2, "ratio", "clone_drop", "std_Arc", 1.05),
-            (ISSUE2, "time", "get_writable_unique", 1.0),
-            (ISSUE2, "ratio", "get_writable_shared_64B", "triomphe_Arc", 1.0),
-            (ISSUE2, "ratio", "get_writable_shared_4KiB", "triomphe_Arc", 1.0),
-            (ISSUE2, "ratio", "get_writable_shared_64KiB", "triomphe_Arc", 1.0),
         ],
     },
     "cookie_list": {
@@ -85,12 +76,17 @@ SECTIONS = {
              "one pass over 1000 items (completed, or abandoned after 1000 resyncs) "
              "while another thread changes the list about 100 000 times a second; "
              "the statistics below come from the same run", "cookie_list_iter"),
-        ],
-        "targets": [
-            (ISSUE3, "per_item", "pass_1000", 5.0),
-            (ISSUE3, "stat", "contended_pass_1000", "passes_per_s", ">=", 100_000),
-            (ISSUE3, "stat", "contended_pass_1000", "abandoned", "<=", 0),
-            (ISSUE3, "stat", "contended_pass_1000", "writes_per_s", ">=", 50_000),
+            ("contended_by_value_1000",
+             "the same, the writer removing by value the item it added (a predicate "
+             "scan, as `gst_bin_remove` finds its element)", "cookie_list_iter"),
+            ("contended_unpaced_1000", "the same, the writer unpaced (as fast as it can)",
+             "cookie_list_iter"),
+            ("contended_pass_10000", "`contended_pass_1000` over 10 000 items",
+             "cookie_list_iter"),
+            ("contended_by_value_10000", "`contended_by_value_1000` over 10 000 items",
+             "cookie_list_iter"),
+            ("contended_unpaced_10000", "`contended_unpaced_1000` over 10 000 items",
+             "cookie_list_iter"),
         ],
     },
     "object": {
@@ -100,6 +96,8 @@ SECTIONS = {
             ("object_lock", "lock, increment the locked `u64`, unlock (uncontended); "
              "`ObjectLock` also records its holder, to report a re-lock",
              "mtsafe_ObjectLock"),
+            ("object_lock_2_threads", "the same, while a second thread locks and "
+             "unlocks the same lock; per operation", "mtsafe_ObjectLock"),
             ("property_read", "take a snapshot of a published struct, read one field, "
              "drop the snapshot", "mtsafe_Property_load"),
             ("object_name", "copy an object's name out (`gst_object_get_name`) and "
@@ -109,11 +107,21 @@ SECTIONS = {
              "a given one), add it to a parent (sinks it), remove it (destroys it); "
              "the peer pushes an `Arc` to a `Mutex<Vec>` and removes it, with none of "
              "the rules", "mtsafe_Object_new_add_remove"),
+            ("create_add_remove_2_threads",
+             "the same cycle on two threads at once, each on its own parent (separate "
+             "trees) or both on one parent (one tree); per cycle of one thread",
+             "mtsafe_separate_trees"),
         ],
-        "targets": [
-            (ISSUE4, "ratio", "object_lock", "parking_lot_Mutex", 1.05),
-            (ISSUE4, "ratio", "property_read", "arc_swap_load", 1.0),
-            (ISSUE4, "time", "create_add_remove", 200.0),
+    },
+    "pool": {
+        "title": "BufferPool against a hand-made free list and no pool (`benches/pool.rs`)",
+        "mtsafe": r"^mtsafe",
+        "groups": [
+            ("pool_cycle",
+             "acquire a two-block buffer, fill it, share it with a reader, release both "
+             "handles (the last release returns it); `crossbeam_ArrayQueue`: the same "
+             "with a free list of buffers in an `ArrayQueue`; `no_pool_Buffer`: a new "
+             "buffer each time", "mtsafe_BufferPool"),
         ],
     },
     "gst": {
@@ -155,16 +163,12 @@ SECTIONS = {
             ("gst_make_add_remove",
              "create a child, add it to an empty parent, remove it, which destroys it "
              "(`gst_element_factory_make` + `gst_bin_add` + `gst_bin_remove`)", None),
-        ],
-        "targets": [
-            (ISSUE2, "ratio", "gst_ref_unref", "std_Arc", 1.05),
-            (ISSUE3, "per_item", "gst_iterate_1000", 5.0),
-            (ISSUE3, "stat", "gst_iterate_1000_contended", "passes_per_s", ">=", 100_000),
-            (ISSUE3, "stat", "gst_iterate_1000_contended", "abandoned", "<=", 0),
-            (ISSUE3, "stat", "gst_iterate_1000_contended", "writes_per_s", ">=", 50_000),
-            (ISSUE4, "ratio", "gst_object_lock", "parking_lot_Mutex", 1.05),
-            (ISSUE4, "ratio", "gst_get_property", "arc_swap_load", 1.0),
-            (ISSUE4, "time", "gst_make_add_remove", 200.0),
+            ("gst_make_add_remove_2_threads",
+             "the same on two threads at once, each on its own bin; per cycle of one "
+             "thread", None),
+            ("gst_pool_cycle",
+             "acquire a buffer from a pool, fill it, share it, release it "
+             "(`GstBufferPool`; `BufferPool`; an `ArrayQueue` free list)", None),
         ],
     },
 }
@@ -339,17 +343,29 @@ def section_markdown(name, criterion, svg_link):
                 cells.append("none completed" if r is None else
                              f"{fmt_count(r)}×" if r >= 100 else f"{r:.3g}×")
                 out.append(f"| {impl} | " + " | ".join(cells) + " |")
-    if section["targets"]:
-        out += ["", "Against the performance targets of mtsafe's issues (a missed target "
-                "is marked, never left out):", "", "| issue | target | measured | met |",
+    targets = targets_of(name)
+    if targets:
+        out += ["", "Against the targets in `benches/targets.toml` (a missed target is "
+                "marked, never left out):", "", "| target | measured | met | why |",
                 "|---|---|---|---|"]
         by_name = {g.name: g for g in groups}
-        for t in section["targets"]:
-            out.append(target_row(by_name[t[2]], t))
+        for t in targets:
+            if t["group"] not in by_name:
+                sys.exit(f"benches/targets.toml: {name} has no group {t['group']!r}")
+            out.append(target_row(by_name[t["group"]], t))
     if svg_link:
         out += ["", f"![{section['title']}: each entry's median over the fastest of its "
                 f"group, log scale]({svg_link})"]
     return "\n".join(out) + "\n"
+
+
+def targets_of(section):
+    with open(TARGETS, "rb") as f:
+        targets = tomllib.load(f).get("target", [])
+    for t in targets:
+        if t.get("section") not in SECTIONS:
+            sys.exit(f"benches/targets.toml: unknown section {t.get('section')!r}")
+    return [t for t in targets if t["section"] == section]
 
 
 def verdict(ok):
@@ -357,46 +373,45 @@ def verdict(ok):
 
 
 def target_row(g, t):
-    issue, kind = t[0], t[1]
-    mine = g.ours()
+    kind, limit, why = t["kind"], t["limit"], t.get("source", "")
+    mine = g.entry(t["entry"]) if "entry" in t else g.ours()
+    who = f"`{t['entry']}`" if "entry" in t else "mtsafe"
     if kind == "ratio":
-        peer, limit = t[3], t[4]
-        what = f"`{g.name}`: mtsafe ≤ {limit:g}× {peer}"
+        peer = t["peer"]
+        what = f"`{g.name}`: {who} ≤ {limit:g}× {peer}"
     elif kind == "time":
-        limit = t[3]
-        what = f"`{g.name}`: mtsafe ≤ {fmt_time(limit)}"
+        what = f"`{g.name}`: {who} ≤ {fmt_time(limit)}"
     elif kind == "per_item":
-        limit = t[3]
-        what = f"`{g.name}`: mtsafe ≤ {fmt_time(limit)} per item"
+        what = f"`{g.name}`: {who} ≤ {fmt_time(limit)} per item"
     elif kind == "stat":
-        stat, op, limit = t[3], t[4], t[5]
+        stat, op = t["stat"], t["op"]
         label = dict(STATS)[stat]
-        what = f"`{g.name}`: mtsafe's {label} {'≥' if op == '>=' else '≤'} {fmt_count(limit)}"
+        what = f"`{g.name}`: {who}'s {label} {'≥' if op == '>=' else '≤'} {fmt_count(limit)}"
     else:
-        sys.exit(f"unknown target kind {kind!r}")
+        sys.exit(f"benches/targets.toml: unknown target kind {kind!r}")
     if mine is None:
-        return f"| {issue} | {what} | no mtsafe entry yet | **not measured** |"
+        return f"| {what} | no such entry in this run | **not measured** | {why} |"
     if kind == "ratio":
         p = g.entry(peer)
         if p is None:
-            return f"| {issue} | {what} | no {peer} entry | **not measured** |"
+            return f"| {what} | no {peer} entry | **not measured** | {why} |"
         ratio = mine.median / p.median
         # Three decimals: a ratio that rounds to the limit may still miss it.
-        return f"| {issue} | {what} | {ratio:.3f}× | {verdict(ratio <= limit)} |"
+        return f"| {what} | {ratio:.3f}× | {verdict(ratio <= limit)} | {why} |"
     if kind == "time":
-        return f"| {issue} | {what} | {fmt_time(mine.median)} | {verdict(mine.median <= limit)} |"
+        return f"| {what} | {fmt_time(mine.median)} | {verdict(mine.median <= limit)} | {why} |"
     if kind == "per_item":
         per = mine.median / mine.items
-        return f"| {issue} | {what} | {fmt_time(per)} | {verdict(per <= limit)} |"
+        return f"| {what} | {fmt_time(per)} | {verdict(per <= limit)} | {why} |"
     if not mine.stats:
-        return f"| {issue} | {what} | no statistics in this run | **not measured** |"
+        return f"| {what} | no statistics in this run | **not measured** | {why} |"
     value = mine.stats[stat]
     ok = value >= limit if op == ">=" else value <= limit
     shown = fmt_stat(stat, value)
     if stat == "abandoned":
         shown += f" of {fmt_count(mine.stats['attempted'])} (most resyncs in one pass: " \
                  f"{mine.stats['max_resyncs']})"
-    return f"| {issue} | {what} | {shown} | {verdict(ok)} |"
+    return f"| {what} | {shown} | {verdict(ok)} | {why} |"
 
 
 # ---------------------------------------------------------------------------------
@@ -492,7 +507,7 @@ def machine_markdown(criterion):
 def replace_block(readme_text, name, text):
     begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     if begin not in readme_text or end not in readme_text:
-        sys.exit(f"README has no {begin} ... {end} section")
+        sys.exit(f"the document has no {begin} ... {end} section")
     head, rest = readme_text.split(begin, 1)
     _, tail = rest.split(end, 1)
     return f"{head}{begin}\n{text}{end}{tail}"
@@ -503,7 +518,7 @@ def main():
         os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "criterion")
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--criterion", default=default_criterion)
-    ap.add_argument("--readme")
+    ap.add_argument("--doc", "--readme", dest="readme")
     ap.add_argument("--svg-dir", default=os.path.join(ROOT, "benches", "figures"))
     ap.add_argument("--block", action="append", default=[])
     ap.add_argument("sections", nargs="*")
