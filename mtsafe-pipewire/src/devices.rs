@@ -1,7 +1,14 @@
-//! The live device list: audio nodes (and their ports) kept in `CookieList`s by the
-//! registry listener on the loop thread, read by any thread with the resync
-//! iterator. Devices plugged in or removed while it runs show up as a changed cookie
-//! (and a `Resync` in a pass that was walking the list).
+//! The live device list: audio nodes (and their ports, and the links between them)
+//! kept in `CookieList`s by the registry listener on the loop thread, read by any
+//! thread with the resync iterator. Devices plugged in or removed while it runs show
+//! up as a changed cookie (and a `Resync` in a pass that was walking the list).
+//!
+//! It also says whether a session manager runs ([`Lists::session_manager`]: then
+//! streams should autoconnect and leave the linking to it), which devices are the
+//! defaults ([`Lists::track_defaults`] binds the `default` metadata object and follows
+//! `default.audio.sink` and `default.audio.source`), and finds the device a user
+//! names ([`Lists::lookup`]: by `node.name` or id, a sink's monitor for capture; an
+//! unknown name is an error listing the devices there are).
 //!
 //! ```no_run
 //! use std::sync::Arc;

@@ -42,9 +42,11 @@
 //! }
 //! ```
 //!
-//! The [`devices`] module keeps a live device list (audio nodes and ports, from the
-//! registry on the loop thread) in mtsafe's `CookieList`s, read from any thread with
-//! the resync iterator.
+//! The [`devices`] module keeps a live device list (audio nodes, ports and links, from
+//! the registry on the loop thread) in mtsafe's `CookieList`s, read from any thread
+//! with the resync iterator; it detects a session manager, follows the default
+//! devices through the `default` metadata ([`Registry::bind_metadata`]) and looks up
+//! the device a user names.
 //!
 //! # The rule
 //!
