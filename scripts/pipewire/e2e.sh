@@ -22,11 +22,13 @@
 #   8. with no daemon reachable the program starts a private one and stops it by
 #      its PID; a missing daemon binary and bad arguments give clear errors;
 #   9. the test's own daemon is stopped by its PID at the end;
-#  10. no false success: a run whose capture gets no audio (capturing another sink's
+#  10. without a session manager the stream follows a new default (set with
+#      pw-metadata) and moves back when that sink goes, relinked by port name;
+#  11. no false success: a run whose capture gets no audio (capturing another sink's
 #      monitor) exits 1 with "ok": false and the reason, on both sessions;
-#  11. without a session manager every link is made from code by port name; with
+#  12. without a session manager every link is made from code by port name; with
 #      WirePlumber none is (the streams AUTOCONNECT and it links them);
-#  12. with WirePlumber: audio flows as in 3 (and 4); --list-devices marks the
+#  13. with WirePlumber: audio flows as in 3 (and 4); --list-devices marks the
 #      default; --sink picks the named device (its ports carry the tone, seen with
 #      pw-link); an unknown --sink is exit 2 listing the devices; a sink hot-plugged
 #      and made default with pw-metadata receives the stream (pw-link) and the
@@ -206,6 +208,29 @@ PY
 rc=0
 "$bin" --source mtsafe-quiet --seconds 2 --json >"$work/silent.out" 2>"$work/silent.err" || rc=$?
 check_false_success "$work/silent.out" "$work/silent.err" "$rc" "no audio moved (private daemon)"
+
+echo "e2e: no session manager: the default followed and a sink going, relinked by port name"
+"$bin" --seconds 8 --json >"$work/move.out" 2>"$work/move.err" &
+prog=$!
+sleep 2
+pw-cli create-node adapter '{ factory.name=support.null-audio-sink node.name=mtsafe-hot
+    node.description="hot sink" media.class=Audio/Sink object.linger=true
+    audio.format=F32P audio.rate=48000 audio.channels=2 audio.position=[FL FR]
+    adapter.auto-port-config={ mode=dsp monitor=true position=preserve } }' >/dev/null
+for _ in $(seq 1 50); do pw-cli ls Node 2>/dev/null | grep -q 'node.name = "mtsafe-hot"' && break; sleep 0.1; done
+pw-metadata 0 default.audio.sink '{ "name": "mtsafe-hot" }' >/dev/null
+sleep 2
+pw-cli destroy mtsafe-hot >/dev/null
+rc=0; wait "$prog" || rc=$?
+if [ "$rc" -eq 0 ] && check_json "$work/move.out" 0 >"$work/move.check" &&
+    python3 -c 'import json,sys; s=json.loads([l for l in open(sys.argv[1]) if l.startswith("{\"ok\"")][-1]); m=[(x["from"],x["to"],x["why"]) for x in s["moves"]]; sys.exit(0 if m==[("mtsafe-sink","mtsafe-hot","the default sink changed"),("mtsafe-hot","mtsafe-sink","mtsafe-hot went")] and s["links_made"]>=12 and not s["links_refused"] else 1)' "$work/move.out"; then
+    pass "moved to the new default and back when it went, $(grep -o '"links_made":[0-9]*' "$work/move.out") by port name:"
+    grep '  moved' "$work/move.out" | sed 's/^ */        /'
+    grep '  run:' "$work/move.check"
+else
+    cat "$work/move.check" 2>/dev/null; fail "private daemon moves: exit $rc, $(grep -E '  moved|error' "$work/move.out" "$work/move.err" | tail -3)"
+fi
+pw-metadata -d 0 default.audio.sink >/dev/null 2>&1 || true
 
 echo "e2e: stopping the test's daemon by its PID ($daemon_pid)"
 bash "$here/private-daemon.sh" stop "$work/d1"

@@ -578,11 +578,14 @@ pub fn run(
         }
 
         // Routing.
+        let mut settling = false;
         if let Some(a) = &audio_objects {
             let guard = tl.lock();
             let tone_id = a.tone.node_id(guard.locked());
             let capture_id = a.capture.node_id(guard.locked());
             let wanted = route::wanted_sink(&lists, &choice);
+            // The tone is not (yet) where it should be.
+            settling = wanted.as_ref().map(|w| w.id) != playing_to.as_ref().map(|p| p.id);
             if let Some(want) = &wanted {
                 if choice.sink.as_deref().is_some_and(|s| s != want.name) && pending_why.is_none() {
                     pending_why = Some(format!("{} went", choice.sink.as_deref().unwrap_or("")));
@@ -637,10 +640,14 @@ pub fn run(
                     choice.source.as_ref(),
                     &mut errors,
                 );
-                if let Err(e) = r {
-                    failure = Some(e);
-                    drop(guard);
-                    break;
+                match r {
+                    // Not linked yet (ports settling): look again soon.
+                    Ok(linked) => settling |= !linked,
+                    Err(e) => {
+                        failure = Some(e);
+                        drop(guard);
+                        break;
+                    }
                 }
                 if linker.refused.len() > 20 {
                     failure = Some(format!(
@@ -754,10 +761,11 @@ pub fn run(
         if elapsed >= total && (!opts.hotplug || hotplug_phase == 3 || elapsed >= total * 2) {
             break;
         }
-        std::thread::sleep(Duration::from_millis(if playing_to.is_some() {
-            100
-        } else {
+        // Every 100 ms; every 20 ms while the streams are (re)linked.
+        std::thread::sleep(Duration::from_millis(if settling || playing_to.is_none() {
             20
+        } else {
+            100
         }));
     }
     if sl {
