@@ -619,6 +619,23 @@ impl Registry {
 /// devices (`default.audio.sink`, `default.audio.source`) and per-stream targets
 /// (`target.object`). Dropping it removes its listener, then destroys the proxy,
 /// under the lock; it keeps the registry (and so the connection) alive until then.
+///
+/// Setting a property needs the lock's proof:
+///
+/// ```compile_fail
+/// fn move_stream(md: &mtsafe_pipewire::Metadata, node: u32) {
+///     md.set_property(node, "target.object", Some("Spa:Id"), Some("desk-sink"));
+/// }
+/// ```
+///
+/// (with a guard, it compiles:)
+///
+/// ```no_run
+/// use mtsafe_pipewire::{LoopGuard, Metadata};
+/// fn move_stream(md: &Metadata, node: u32, guard: &LoopGuard<'_>) {
+///     md.set_property(guard.locked(), node, "target.object", Some("Spa:Id"), Some("desk-sink"));
+/// }
+/// ```
 pub struct Metadata {
     listeners: Listeners,
     metadata: Held<pw::metadata::Metadata>,

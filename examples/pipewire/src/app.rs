@@ -390,7 +390,7 @@ pub fn run(
         ctx,
         core,
         registry,
-        defaults: defaults_md,
+        defaults: mut defaults_md,
     } = connect(&lists, &shared)?;
     let fail_early = |tl: &mut ThreadLoop, md, registry, core, ctx, e: Error| {
         shutdown(tl, None, Some((md, registry, core)));
@@ -560,6 +560,19 @@ pub fn run(
                 say(sl, &line);
             }
             known = rows;
+        }
+        if defaults_md.is_none() {
+            // The `default` metadata appeared after the start (a session manager
+            // started after this program): follow it from now on.
+            let guard = tl.lock();
+            match Lists::track_defaults(&lists, &registry, guard.locked()) {
+                Ok(md) => defaults_md = md,
+                Err(e) => {
+                    failure = Some(format!("cannot bind the default metadata: {e}"));
+                    drop(guard);
+                    break;
+                }
+            }
         }
         let defaults = lists.defaults();
         if defaults.changes != default_changes {
