@@ -5,7 +5,8 @@
 //!   the session manager links them. The example only watches the links the registry
 //!   announces, to report where the tone plays, and, when it follows the default,
 //!   moves its streams by setting their `target.object` in the `default` metadata
-//!   when `default.audio.sink` changes.
+//!   when `default.audio.sink` changes (WirePlumber 0.5 also moves streams without
+//!   a target of their own to a new default by itself).
 //! - Without one (a bare daemon): the example links the streams itself through
 //!   `link-factory`, by port *names*, once the ports it wants have stayed the same for
 //!   two looks in a row (a port added, removed or reconfigured changes what it
