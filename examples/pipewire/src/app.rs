@@ -605,6 +605,16 @@ pub fn run(
                 }
             }
             if session.is_some() {
+                // Nothing is linked from code: any error is another object's.
+                let errors = std::mem::take(
+                    &mut *shared
+                        .object_errors
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()),
+                );
+                linker
+                    .other_errors
+                    .extend(errors.into_iter().map(|(_, message)| message));
                 // Follow the default: point both streams at it through the metadata
                 // (as a desktop's mixer moves a stream), once per new default.
                 if let (Some(md), Some(want), Some(t), Some(c)) =
@@ -893,6 +903,8 @@ fn why_no_audio_counts(
 ) -> String {
     if !linker.refused.is_empty() {
         format!("links refused: {}", linker.refused.join("; "))
+    } else if !linker.other_errors.is_empty() {
+        format!("the daemon refused: {}", linker.other_errors.join("; "))
     } else if !linked {
         if session {
             "the session manager did not link the tone to any sink (no sink, or the target went)"

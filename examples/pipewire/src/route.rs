@@ -114,6 +114,8 @@ pub struct Linker {
     pub made: u64,
     /// Links the daemon refused (its error message).
     pub refused: Vec<String>,
+    /// Errors the daemon reported for other objects this program made (a sink).
+    pub other_errors: Vec<String>,
 }
 
 impl Linker {
@@ -144,6 +146,8 @@ impl Linker {
             {
                 self.links.remove(&key);
                 self.refused.push(message);
+            } else {
+                self.other_errors.push(message);
             }
         }
         let wanted = sink.and_then(|sink| {
