@@ -42,9 +42,11 @@
 //! }
 //! ```
 //!
-//! The [`devices`] module keeps a live device list (audio nodes and ports, from the
-//! registry on the loop thread) in mtsafe's `CookieList`s, read from any thread with
-//! the resync iterator.
+//! The [`devices`] module keeps a live device list (audio nodes, ports and links, from
+//! the registry on the loop thread) in mtsafe's `CookieList`s, read from any thread
+//! with the resync iterator; it detects a session manager, follows the default
+//! devices through the `default` metadata ([`Registry::bind_metadata`]) and looks up
+//! the device a user names.
 //!
 //! # The rule
 //!
@@ -574,6 +576,88 @@ impl Registry {
             .register();
         self.listeners.add(listener, &self.registry.tl);
     }
+
+    /// Binds the metadata object with global id `id` (`pw_registry_bind`) and
+    /// registers `property(subject, key, type, value)`, which the loop thread runs
+    /// with a lock proof for each property the object holds when bound and for each
+    /// change after (`key` `None`: every property was cleared; `value` `None`: `key`
+    /// was removed).
+    pub fn bind_metadata(
+        &self,
+        locked: Locked<'_>,
+        id: u32,
+        property: impl Fn(Locked<'_>, u32, Option<&str>, Option<&str>, Option<&str>) + Send + 'static,
+    ) -> Result<Metadata, pw::Error> {
+        let global = pw::registry::GlobalObject::<&spa::utils::dict::DictRef> {
+            id,
+            permissions: pw::permissions::PermissionFlags::empty(),
+            type_: pw::types::ObjectType::Metadata,
+            version: 3,
+            props: None,
+        };
+        let metadata: pw::metadata::Metadata = self.registry.get(locked).bind(&global)?;
+        let at = LoopPtr::of(&self.registry.tl);
+        let listener = metadata
+            .add_listener_local()
+            .property(move |subject, key, type_, value| {
+                // SAFETY: the loop's thread dispatches metadata events with the lock held.
+                property(unsafe { at.locked() }, subject, key, type_, value);
+                0
+            })
+            .register();
+        let this = Metadata {
+            listeners: Listeners::default(),
+            metadata: Held::new(metadata, &self.registry.tl),
+            _registry: Held::new(self.registry.get(locked).clone(), &self.registry.tl),
+        };
+        this.listeners.add(listener, &self.registry.tl);
+        Ok(this)
+    }
+}
+
+/// A bound metadata object (`pw_metadata`): the `default` one holds the default
+/// devices (`default.audio.sink`, `default.audio.source`) and per-stream targets
+/// (`target.object`). Dropping it removes its listener, then destroys the proxy,
+/// under the lock; it keeps the registry (and so the connection) alive until then.
+///
+/// Setting a property needs the lock's proof:
+///
+/// ```compile_fail
+/// fn move_stream(md: &mtsafe_pipewire::Metadata, node: u32) {
+///     md.set_property(node, "target.object", Some("Spa:Id"), Some("desk-sink"));
+/// }
+/// ```
+///
+/// (with a guard, it compiles:)
+///
+/// ```no_run
+/// use mtsafe_pipewire::{LoopGuard, Metadata};
+/// fn move_stream(md: &Metadata, node: u32, guard: &LoopGuard<'_>) {
+///     md.set_property(guard.locked(), node, "target.object", Some("Spa:Id"), Some("desk-sink"));
+/// }
+/// ```
+pub struct Metadata {
+    listeners: Listeners,
+    metadata: Held<pw::metadata::Metadata>,
+    _registry: Held<pw::registry::RegistryRc>,
+}
+
+impl Metadata {
+    /// Sets (`value` `Some`) or removes (`None`) `key` of `subject`
+    /// (`pw_metadata_set_property`); `type_` as PipeWire names it (`Spa:String:JSON`,
+    /// `Spa:Id`, or `None`).
+    pub fn set_property(
+        &self,
+        locked: Locked<'_>,
+        subject: u32,
+        key: &str,
+        type_: Option<&str>,
+        value: Option<&str>,
+    ) {
+        self.metadata
+            .get(locked)
+            .set_property(subject, key, type_, value);
+    }
 }
 
 /// A proxy for an object made on the daemon (a node, a link); dropping it destroys
@@ -658,8 +742,10 @@ impl Stream {
         Ok(())
     }
 
-    /// Connects the stream (`pw_stream_connect`) with `params` (its formats), not to
-    /// any target: it is linked from code.
+    /// Connects the stream (`pw_stream_connect`) with `params` (its formats). With
+    /// `AUTOCONNECT` in `flags` a session manager links it (to the node its
+    /// `target.object` property names, or to the default device); without, or with no
+    /// session manager, it is linked from code.
     pub fn connect(
         &self,
         locked: Locked<'_>,

@@ -16,8 +16,9 @@ use pw::spa;
 
 use crate::alloc_count::{self, Section};
 use crate::audio::{self, GainReport, MeterLive, MeterReport, RtStats, CHANNELS, RATE};
-use crate::devices::{Device, Lists};
+use crate::devices::{Defaults, Device, Lists, Role};
 use crate::pw_lock::{self, LoopGuard, Proxy, Stream, ThreadLoop};
+use crate::route;
 
 /// Set by SIGINT/SIGTERM. Relaxed: a flag polled every 100 ms.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -33,6 +34,11 @@ pub struct Options {
     pub gain: f32,
     /// The live status line (when stdout is a terminal).
     pub status_line: bool,
+    /// `--sink NAME|ID`: the sink to play to (`None`: the default, followed).
+    pub sink: Option<String>,
+    /// `--source NAME|ID`: the source to capture, a sink for its monitor (`None`: the
+    /// monitor of the sink the tone plays to).
+    pub source: Option<String>,
 }
 
 /// Events the loop thread reports to the main thread.
@@ -42,8 +48,8 @@ struct Shared {
     done: AtomicI32,
     /// A fatal error: the connection failed, a stream failed.
     fatal: Mutex<Option<String>>,
-    /// Errors of objects we made (links, nodes), for the set-up checks.
-    object_errors: Mutex<Vec<String>>,
+    /// Errors of objects we made (links, nodes): proxy id and message.
+    object_errors: Mutex<Vec<(u32, String)>>,
 }
 
 impl Shared {
@@ -99,6 +105,52 @@ pub struct Report {
     pub hotplug_removed: bool,
     /// The sink was made by this program (no `mtsafe-sink` on the daemon).
     pub own_sink: bool,
+    /// The session manager, when one runs (then the streams autoconnect).
+    pub session_manager: Option<String>,
+    /// No `--sink`: the tone follows the default sink.
+    pub follow_default: bool,
+    /// The sink the tone played to at the end (from the registry's links).
+    pub sink: Option<String>,
+    /// The node the capture read from at the end.
+    pub source: Option<String>,
+    /// The stream's moves from one sink to another.
+    pub moves: Vec<Move>,
+    /// Changes of the default devices seen during the run.
+    pub default_changes: u64,
+    /// The default devices at the end.
+    pub defaults: Defaults,
+    /// Links made from code (no session manager).
+    pub links_made: u64,
+    /// Links the daemon refused.
+    pub links_refused: Vec<String>,
+    /// Why the run failed: an error, or too little audio moved. `None`: success.
+    pub failure: Option<String>,
+}
+
+/// The tone moved from one sink to another.
+#[derive(Clone, Debug)]
+pub struct Move {
+    /// Seconds into the run.
+    pub at: f64,
+    /// The sink it played to.
+    pub from: String,
+    /// The sink it plays to now.
+    pub to: String,
+    /// Why: the default changed, the target went, ...
+    pub why: String,
+}
+
+impl Report {
+    /// The frames the meter measured, in percent of those expected for the time the
+    /// signal ran (0 when no signal arrived).
+    pub fn frames_pct(&self) -> f64 {
+        let expected = self.capture_seconds * f64::from(RATE);
+        if expected > 0.0 {
+            100.0 * self.meter.frames as f64 / expected
+        } else {
+            0.0
+        }
+    }
 }
 
 fn pw_err(what: &str) -> impl Fn(pw::Error) -> String + '_ {
@@ -145,20 +197,31 @@ fn format_pod() -> Result<Vec<u8>, String> {
         .map_err(|e| format!("cannot build the audio format: {e:?}"))
 }
 
-fn stream_props(name: &str, description: &str, category: &str) -> pw::properties::PropertiesBox {
-    pw_lock::props([
+/// A stream's properties. With a session manager it autoconnects and the session
+/// manager configures its ports; without one its ports are configured here
+/// (`adapter.auto-port-config`) and it is linked from code.
+fn stream_props(
+    name: &str,
+    description: &str,
+    category: &str,
+    session: bool,
+) -> pw::properties::PropertiesBox {
+    let mut p = pw_lock::props([
         ("media.type", "Audio"),
         ("media.category", category),
         ("media.role", "Music"),
         ("node.name", name),
         ("node.description", description),
         ("node.latency", "1024/48000"),
-        ("node.autoconnect", "false"),
-        (
+    ]);
+    if !session {
+        p.insert("node.autoconnect", "false");
+        p.insert(
             "adapter.auto-port-config",
             "{ mode = dsp monitor = false position = preserve }",
-        ),
-    ])
+        );
+    }
+    p
 }
 
 /// Prints a line above the live status line (clearing it first).
@@ -173,32 +236,71 @@ fn say(status_line: bool, line: &str) {
 
 /// The device list as a table.
 pub fn device_table(rows: &[CowShared<Device>]) -> String {
+    device_table_marked(rows, &Defaults::default())
+}
+
+/// The device list as a table, the default sink and source marked with `*`.
+pub fn device_table_marked(rows: &[CowShared<Device>], defaults: &Defaults) -> String {
     let mut s = format!(
-        "  {:>4}  {:<22} {:<20} {:<30} channels\n",
+        "    {:>4}  {:<22} {:<20} {:<30} channels\n",
         "id", "name", "media class", "description"
     );
     for d in rows {
-        let _ = writeln!(s, "  {d}");
+        let default = (d.media_class == "Audio/Sink" && defaults.sink.as_deref() == Some(&d.name))
+            || (d.media_class.starts_with("Audio/Source")
+                && defaults.source.as_deref() == Some(&d.name));
+        let _ = writeln!(s, "  {} {d}", if default { '*' } else { ' ' });
+    }
+    if defaults.sink.is_some() || defaults.source.is_some() {
+        let _ = writeln!(
+            s,
+            "  (* default; default.audio.sink {}, default.audio.source {})",
+            defaults.sink.as_deref().unwrap_or("unset"),
+            defaults.source.as_deref().unwrap_or("unset")
+        );
     }
     s
 }
 
-/// Runs the pipeline. `daemon_alive` reports whether a private daemon this process
-/// started is still running (`None` when using a running daemon).
-pub fn run(
-    opts: &Options,
-    mut daemon_alive: impl FnMut() -> Option<String>,
-) -> Result<Report, String> {
-    let lists = Arc::new(Lists::default());
-    let shared = Arc::new(Shared::default());
-    let stats = Arc::new(RtStats::default());
-    let sl = opts.status_line;
+/// Why a run could not start: a bad choice of device (exit status 2, like a bad
+/// argument) or a runtime error (1).
+#[derive(Debug)]
+pub enum Error {
+    /// `--sink`/`--source` names no device of the live list (the message lists them).
+    Usage(String),
+    /// Anything else.
+    Runtime(String),
+}
 
+impl From<String> for Error {
+    fn from(s: String) -> Self {
+        Error::Runtime(s)
+    }
+}
+
+impl From<&str> for Error {
+    fn from(s: &str) -> Self {
+        Error::Runtime(s.to_owned())
+    }
+}
+
+/// The connection: thread loop, context, core, registry (with the device list's
+/// listener), and the `default` metadata when the daemon has one.
+struct Conn {
+    tl: ThreadLoop,
+    ctx: pw_lock::Context,
+    core: pw_lock::Core,
+    registry: pw_lock::Registry,
+    defaults: Option<pw_lock::Metadata>,
+}
+
+/// Connects in one locked region: start, context, connect, listeners, registry, a
+/// round trip (the registry's objects are known), the `default` metadata bound and a
+/// second round trip (its values are known). Every `?` unlocks (the guard drops)
+/// before the error returns.
+fn connect(lists: &Arc<Lists>, shared: &Arc<Shared>) -> Result<Conn, String> {
     let mut tl = ThreadLoop::new("mtsafe-pw").map_err(pw_err("cannot make the thread loop"))?;
-
-    // ---- One locked region: start, context, connect, listeners, registry, round
-    // trip. Every `?` below unlocks (the guard drops) before the error returns.
-    let (ctx, core, registry) = {
+    let (ctx, core, registry, defaults) = {
         let mut guard = tl.lock();
         guard
             .start()
@@ -209,7 +311,7 @@ pub fn run(
         let core = ctx
             .connect(guard.locked())
             .map_err(pw_err("cannot connect to the PipeWire daemon"))?;
-        let (s1, s2) = (Arc::clone(&shared), Arc::clone(&shared));
+        let (s1, s2) = (Arc::clone(shared), Arc::clone(shared));
         core.listen(
             guard.locked(),
             Box::new(move |locked, id, seq| {
@@ -226,7 +328,7 @@ pub fn run(
                     s2.object_errors
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .push(format!("object {id}: {message} ({why})"));
+                        .push((id, format!("object {id}: {message} ({why})")));
                 }
                 locked.signal();
             }),
@@ -234,32 +336,120 @@ pub fn run(
         let registry = core
             .registry(guard.locked())
             .map_err(pw_err("cannot get the registry"))?;
-        let (l1, l2) = (Arc::clone(&lists), Arc::clone(&lists));
-        registry.listen(
-            guard.locked(),
-            move |locked, global| l1.global(locked, global),
-            move |locked, id| l2.global_remove(locked, id),
-        );
-        round_trip(&mut guard, &core, &shared, "the registry")?;
-        (ctx, core, registry)
+        Lists::watch(lists, &registry, guard.locked());
+        round_trip(&mut guard, &core, shared, "the registry")?;
+        let defaults = Lists::track_defaults(lists, &registry, guard.locked())
+            .map_err(pw_err("cannot bind the default metadata"))?;
+        round_trip(&mut guard, &core, shared, "the default metadata")?;
+        (ctx, core, registry, defaults)
+    };
+    Ok(Conn {
+        tl,
+        ctx,
+        core,
+        registry,
+        defaults,
+    })
+}
+
+/// `--list-devices`: the live list (the `CookieList`, read with the resync
+/// iterator), the default sink and source marked, and whether a session manager runs.
+pub fn list_devices() -> Result<String, Error> {
+    let lists = Arc::new(Lists::default());
+    let shared = Arc::new(Shared::default());
+    let mut conn = connect(&lists, &shared)?;
+    let (rows, _) = lists.read_devices();
+    let out = format!(
+        "{}session manager: {}\n",
+        device_table_marked(&rows, &lists.defaults()),
+        lists.session_manager().unwrap_or_else(|| "none".into())
+    );
+    shutdown(
+        &mut conn.tl,
+        None,
+        Some((conn.defaults, conn.registry, conn.core)),
+    );
+    drop(conn.ctx);
+    Ok(out)
+}
+
+/// Runs the pipeline. `daemon_alive` reports whether a private daemon this process
+/// started is still running (`None` when using a running daemon). A run that starts
+/// returns its report, failed or not ([`Report::failure`]).
+pub fn run(
+    opts: &Options,
+    mut daemon_alive: impl FnMut() -> Option<String>,
+) -> Result<Report, Error> {
+    let lists = Arc::new(Lists::default());
+    let shared = Arc::new(Shared::default());
+    let stats = Arc::new(RtStats::default());
+    let sl = opts.status_line;
+
+    let Conn {
+        mut tl,
+        ctx,
+        core,
+        registry,
+        defaults: mut defaults_md,
+    } = connect(&lists, &shared)?;
+    let fail_early = |tl: &mut ThreadLoop, md, registry, core, ctx, e: Error| {
+        shutdown(tl, None, Some((md, registry, core)));
+        drop::<pw_lock::Context>(ctx);
+        Err(e)
     };
 
     let (rows, resyncs) = lists.read_devices();
+    let session = lists.session_manager();
     let mut report = Report {
         resyncs,
         gain_factor: opts.gain,
         pool_capacity: audio::POOL_BUFFERS,
+        session_manager: session.clone(),
         ..Report::default()
     };
     say(
         sl,
         &format!(
             "devices (registry, read with the resync iterator):\n{}",
-            device_table(&rows)
+            device_table_marked(&rows, &lists.defaults())
         ),
     );
     let mut known: Vec<CowShared<Device>> = rows;
     let mut last_cookie = lists.devices.cookie();
+
+    // ---- The user's choice, from the live list.
+    let mut choice = route::Choice::default();
+    if let Some(spec) = &opts.sink {
+        match lists.lookup(spec, Role::Playback) {
+            Ok(t) => choice.sink = Some(t.device.name.clone()),
+            Err(e) => {
+                return fail_early(
+                    &mut tl,
+                    defaults_md,
+                    registry,
+                    core,
+                    ctx,
+                    Error::Usage(format!("--sink: {e}")),
+                )
+            }
+        }
+    }
+    if let Some(spec) = &opts.source {
+        match lists.lookup(spec, Role::Capture) {
+            Ok(t) => choice.source = Some(t),
+            Err(e) => {
+                return fail_early(
+                    &mut tl,
+                    defaults_md,
+                    registry,
+                    core,
+                    ctx,
+                    Error::Usage(format!("--source: {e}")),
+                )
+            }
+        }
+    }
+    report.follow_default = choice.sink.is_none();
 
     // ---- The audio path.
     let start = Instant::now();
@@ -286,60 +476,77 @@ pub fn run(
     let pod = format_pod()?;
 
     let setup = setup_audio(
-        &mut tl, &core, &lists, &shared, &stats, &pod, pool, meter_tx, start,
+        &mut tl,
+        &core,
+        &lists,
+        &shared,
+        &stats,
+        &pod,
+        pool,
+        meter_tx,
+        start,
+        session.is_some(),
+        &choice,
     );
     let mut audio_objects = match setup {
         Ok(objects) => Some(objects),
         Err(e) => {
             stop.store(true, Ordering::Relaxed);
-            shutdown(&mut tl, None, Some((registry, core)));
+            shutdown(&mut tl, None, Some((defaults_md, registry, core)));
             drop(ctx);
             let _ = meter_thread.join();
             let _ = gain_thread.join();
-            return Err(e);
+            return Err(Error::Runtime(e));
         }
     };
     report.own_sink = audio_objects.as_ref().is_some_and(|a| a.own_sink.is_some());
+    let target_desc = match (&choice.sink, &session) {
+        (Some(name), _) => name.clone(),
+        (None, Some(_)) => "the default sink (followed)".into(),
+        (None, None) => "the default sink if set, else mtsafe-sink (followed)".into(),
+    };
+    let source_desc = match &choice.source {
+        Some(t) if t.monitor => format!("the monitor of {}", t.device.name),
+        Some(t) => t.device.name.clone(),
+        None => "the monitor of that sink".into(),
+    };
     say(
         sl,
-        "audio: 440 Hz sine, amplitude 0.5 -> mtsafe-sink -> monitor -> capture \
-         (links made from code through link-factory)",
+        &format!(
+            "audio: 440 Hz sine, amplitude 0.5 -> {target_desc}; capture <- {source_desc}; {}",
+            match &session {
+                Some(sm) => format!(
+                    "session manager {sm}: streams AUTOCONNECT with target.object, linked by it"
+                ),
+                None =>
+                    "no session manager: links made from code by port name (link-factory)".into(),
+            }
+        ),
     );
 
-    // ---- Run: status line, device-list changes, hot-plug, watchdogs.
+    // ---- Run: status line, device-list changes, routing, hot-plug, watchdogs.
     let run_start = Instant::now();
     let total = Duration::from_secs_f64(opts.seconds);
     let mut hotplug: Option<Proxy<pw::node::Node>> = None;
     let mut hotplug_phase = 0; // 0: not yet, 1: added, 2: removed
-    let mut result = Ok(());
+    let mut linker = route::Linker::default();
+    let mut playing_to: Option<CowShared<Device>> = None;
+    let mut default_changes = lists.defaults().changes;
+    let mut pending_why: Option<String> = None;
+    let mut moved_for_default: Option<String> = None;
+    let mut failure: Option<String> = None;
     loop {
-        std::thread::sleep(Duration::from_millis(100));
         let elapsed = run_start.elapsed();
         if INTERRUPTED.load(Ordering::Relaxed) {
             say(sl, "interrupted: shutting down");
             break;
         }
         if let Some(f) = shared.fatal() {
-            result = Err(f);
+            failure = Some(f);
             break;
         }
         if let Some(status) = daemon_alive() {
-            result = Err(format!("the private PipeWire daemon exited ({status})"));
-            break;
-        }
-        // Watchdog: audio must flow, and keep flowing.
-        let last = stats.last_capture_ms.load(Ordering::Relaxed);
-        let now_ms = start.elapsed().as_millis() as u64;
-        let buffers = stats.buffers.load(Ordering::Relaxed);
-        if buffers == 0 && elapsed > Duration::from_secs(5) {
-            result = Err("no audio reached the capture within 5 s".into());
-            break;
-        }
-        if buffers > 0 && now_ms.saturating_sub(last) > 3000 {
-            result = Err(format!(
-                "the audio stopped: no period captured for {:.1} s (did the daemon die?)",
-                (now_ms - last) as f64 / 1000.0
-            ));
+            failure = Some(format!("the private PipeWire daemon exited ({status})"));
             break;
         }
 
@@ -354,6 +561,191 @@ pub fn run(
             }
             known = rows;
         }
+        if defaults_md.is_none() {
+            // The `default` metadata appeared after the start (a session manager
+            // started after this program): follow it from now on.
+            let guard = tl.lock();
+            match Lists::track_defaults(&lists, &registry, guard.locked()) {
+                Ok(md) => defaults_md = md,
+                Err(e) => {
+                    failure = Some(format!("cannot bind the default metadata: {e}"));
+                    drop(guard);
+                    break;
+                }
+            }
+        }
+        let defaults = lists.defaults();
+        if defaults.changes != default_changes {
+            default_changes = defaults.changes;
+            report.default_changes += 1;
+            say(
+                sl,
+                &format!(
+                    "default sink is now {}",
+                    defaults.sink.as_deref().unwrap_or("(none)")
+                ),
+            );
+            if choice.sink.is_none() {
+                pending_why = Some("the default sink changed".into());
+            }
+        }
+
+        // Routing.
+        let mut settling = false;
+        if let Some(a) = &audio_objects {
+            let guard = tl.lock();
+            let tone_id = a.tone.node_id(guard.locked());
+            let capture_id = a.capture.node_id(guard.locked());
+            let wanted = route::wanted_sink(&lists, &choice);
+            // The tone is not (yet) where it should be.
+            settling = wanted.as_ref().map(|w| w.id) != playing_to.as_ref().map(|p| p.id);
+            if let Some(want) = &wanted {
+                if choice.sink.as_deref().is_some_and(|s| s != want.name) && pending_why.is_none() {
+                    pending_why = Some(format!("{} went", choice.sink.as_deref().unwrap_or("")));
+                }
+            }
+            if session.is_some() {
+                // Nothing is linked from code: any error is another object's.
+                let errors = std::mem::take(
+                    &mut *shared
+                        .object_errors
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()),
+                );
+                linker
+                    .other_errors
+                    .extend(errors.into_iter().map(|(_, message)| message));
+                // Follow the default: point both streams at it through the metadata
+                // (as a desktop's mixer moves a stream), once per new default.
+                if let (Some(md), Some(want), Some(t), Some(c)) =
+                    (&defaults_md, &wanted, tone_id, capture_id)
+                {
+                    if choice.sink.is_none()
+                        && defaults.sink.as_deref() == Some(want.name.as_str())
+                        && moved_for_default.as_deref() != Some(want.name.as_str())
+                        && playing_to.is_some()
+                    {
+                        if playing_to.as_ref().is_some_and(|p| p.name != want.name) {
+                            md.set_property(
+                                guard.locked(),
+                                t,
+                                "target.object",
+                                Some("Spa:Id"),
+                                Some(&want.name),
+                            );
+                            if choice.source.is_none() {
+                                md.set_property(
+                                    guard.locked(),
+                                    c,
+                                    "target.object",
+                                    Some("Spa:Id"),
+                                    Some(&want.name),
+                                );
+                            }
+                        }
+                        moved_for_default = Some(want.name.clone());
+                    }
+                }
+            } else if let (Some(t), Some(c)) = (tone_id, capture_id) {
+                let mut errors = std::mem::take(
+                    &mut *shared
+                        .object_errors
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()),
+                );
+                let r = linker.reconcile(
+                    guard.locked(),
+                    &core,
+                    &lists,
+                    t,
+                    c,
+                    wanted.as_deref(),
+                    choice.source.as_ref(),
+                    &mut errors,
+                );
+                match r {
+                    // Not linked yet (ports settling): look again soon.
+                    Ok(linked) => settling |= !linked,
+                    Err(e) => {
+                        failure = Some(e);
+                        drop(guard);
+                        break;
+                    }
+                }
+                if linker.refused.len() > 20 {
+                    failure = Some(format!(
+                        "the daemon refused the links: {}",
+                        linker.refused.join("; ")
+                    ));
+                    drop(guard);
+                    break;
+                }
+            }
+            drop(guard);
+            // Where the tone plays now, from the links the registry announced.
+            let now = tone_id
+                .and_then(|t| lists.linked_peer(t, true))
+                .and_then(|id| lists.find_device(|d| d.id == id));
+            if now.as_ref().map(|d| d.id) != playing_to.as_ref().map(|d| d.id) {
+                if let Some(to) = &now {
+                    let why = match &playing_to {
+                        None => None,
+                        Some(from) if lists.find_device(|d| d.id == from.id).is_none() => {
+                            Some(format!("{} went", from.name))
+                        }
+                        Some(_) => Some(
+                            pending_why
+                                .take()
+                                .unwrap_or_else(|| "the session manager moved it".into()),
+                        ),
+                    };
+                    match (why, &playing_to) {
+                        (Some(why), Some(from)) => {
+                            say(
+                                sl,
+                                &format!(
+                                    "moved: the tone now plays to {} (was {}): {why}",
+                                    to.name, from.name
+                                ),
+                            );
+                            report.moves.push(Move {
+                                at: elapsed.as_secs_f64(),
+                                from: from.name.clone(),
+                                to: to.name.clone(),
+                                why,
+                            });
+                        }
+                        _ => say(sl, &format!("linked: the tone plays to {}", to.name)),
+                    }
+                    pending_why = None;
+                    playing_to = now;
+                } else if let Some(from) = &playing_to {
+                    if lists.find_device(|d| d.id == from.id).is_none() {
+                        pending_why = Some(format!("{} went", from.name));
+                    }
+                }
+            }
+        }
+
+        // Watchdog: audio must flow, and keep flowing.
+        let last = stats.last_capture_ms.load(Ordering::Relaxed);
+        let now_ms = start.elapsed().as_millis() as u64;
+        let buffers = stats.buffers.load(Ordering::Relaxed);
+        if buffers == 0 && elapsed > Duration::from_secs(5) {
+            failure = Some(format!(
+                "no audio reached the capture within 5 s: {}",
+                why_no_audio(&stats, &linker, playing_to.is_some(), session.is_some())
+            ));
+            break;
+        }
+        if buffers > 0 && now_ms.saturating_sub(last) > 3000 {
+            failure = Some(format!(
+                "the audio stopped: no period captured for {:.1} s (did the daemon die, or the target go?)",
+                (now_ms - last) as f64 / 1000.0
+            ));
+            break;
+        }
+
         let seen = |name: &str| known.iter().any(|d| d.name == name);
         if opts.hotplug {
             let t = elapsed.as_secs_f64() / opts.seconds;
@@ -366,7 +758,7 @@ pub fn run(
                         hotplug = Some(node);
                     }
                     Err(e) => {
-                        result = Err(format!("cannot add the hot-plug sink: {e}"));
+                        failure = Some(format!("cannot add the hot-plug sink: {e}"));
                         break;
                     }
                 }
@@ -392,18 +784,42 @@ pub fn run(
         if elapsed >= total && (!opts.hotplug || hotplug_phase == 3 || elapsed >= total * 2) {
             break;
         }
+        // Every 100 ms; every 20 ms while the streams are (re)linked.
+        std::thread::sleep(Duration::from_millis(if settling || playing_to.is_none() {
+            20
+        } else {
+            100
+        }));
     }
     if sl {
         say(sl, "");
     }
     let end = Instant::now();
+    report.sink = playing_to.map(|d| d.name.clone());
+    report.source = audio_objects.as_ref().and_then(|a| {
+        let guard = tl.lock();
+        let c = a.capture.node_id(guard.locked())?;
+        drop(guard);
+        let id = lists.linked_peer(c, false)?;
+        lists.find_device(|d| d.id == id).map(|d| d.name.clone())
+    });
+    report.links_made = linker.made;
+    report.links_refused = linker.refused.clone();
 
     // ---- Shut down in order: the consumers are told to finish; under the lock the
     // hot-plug node, links, streams (disconnected before their callbacks go),
-    // registry and core go; then the loop stops, then the context goes.
+    // metadata, registry and core go; then the loop stops, then the context goes.
     stop.store(true, Ordering::Relaxed);
     drop(hotplug);
-    shutdown(&mut tl, audio_objects.take(), Some((registry, core)));
+    {
+        let _guard = tl.lock();
+        linker.clear();
+    }
+    shutdown(
+        &mut tl,
+        audio_objects.take(),
+        Some((defaults_md, registry, core)),
+    );
     drop(ctx);
     let meter = meter_thread
         .join()
@@ -429,8 +845,78 @@ pub fn run(
     report.rt_allocs_warmup = alloc_count::count(Section::RtWarmup);
     report.rt_allocs_steady = alloc_count::count(Section::RtSteady);
     report.devices = known;
+    report.defaults = lists.defaults();
     report.registry_events = lists.events.load(Ordering::Relaxed);
-    result.map(|()| report)
+    report.failure = failure.or_else(|| judge(&report, &linker, session.is_some()));
+    Ok(report)
+}
+
+/// The least share of the expected frames a run must capture to succeed.
+pub const MIN_FRAMES_PCT: f64 = 90.0;
+
+/// Whether a finished run moved its audio: `Some(why)` when it moved none, or less
+/// than [`MIN_FRAMES_PCT`] of the frames expected while the signal ran.
+fn judge(r: &Report, linker: &route::Linker, session: bool) -> Option<String> {
+    if INTERRUPTED.load(Ordering::Relaxed) {
+        return None;
+    }
+    if r.meter.frames == 0 {
+        let why = if r.tone_calls > 0 && r.capture_calls > 0 && r.buffers > 0 {
+            "the capture got only silence (it is not fed by the sink the tone plays to)".into()
+        } else {
+            why_no_audio_counts(
+                r.tone_calls,
+                r.capture_calls,
+                linker,
+                r.sink.is_some(),
+                session,
+            )
+        };
+        return Some(format!("no audio moved: {why}"));
+    }
+    let pct = r.frames_pct();
+    (pct < MIN_FRAMES_PCT).then(|| {
+        format!(
+            "only {pct:.1}% of the expected frames were captured ({} of {:.0}; at least {MIN_FRAMES_PCT}% needed)",
+            r.meter.frames,
+            r.capture_seconds * f64::from(RATE)
+        )
+    })
+}
+
+fn why_no_audio(stats: &RtStats, linker: &route::Linker, linked: bool, session: bool) -> String {
+    why_no_audio_counts(
+        stats.tone_calls.load(Ordering::Relaxed),
+        stats.capture_calls.load(Ordering::Relaxed),
+        linker,
+        linked,
+        session,
+    )
+}
+
+fn why_no_audio_counts(
+    tone: u64,
+    capture: u64,
+    linker: &route::Linker,
+    linked: bool,
+    session: bool,
+) -> String {
+    if !linker.refused.is_empty() {
+        format!("links refused: {}", linker.refused.join("; "))
+    } else if !linker.other_errors.is_empty() {
+        format!("the daemon refused: {}", linker.other_errors.join("; "))
+    } else if !linked {
+        if session {
+            "the session manager did not link the tone to any sink (no sink, or the target went)"
+                .into()
+        } else {
+            "the streams' and the sink's ports never settled, so nothing was linked (no sink, or the target went)".into()
+        }
+    } else if tone == 0 || capture == 0 {
+        format!("the graph does not run: {tone} tone and {capture} capture process calls (no driver node?)")
+    } else {
+        "the capture received nothing".into()
+    }
 }
 
 /// A round trip with the lock held: `sync`, then wait (lock released meanwhile)
@@ -455,7 +941,6 @@ fn round_trip(
 
 /// The objects of the audio path.
 struct AudioObjects {
-    links: Vec<Proxy<pw::link::Link>>,
     tone: Stream,
     capture: Stream,
     own_sink: Option<Proxy<pw::node::Node>>,
@@ -472,12 +957,22 @@ fn setup_audio(
     pool: BufferPool<f32>,
     meter: std::sync::mpsc::SyncSender<audio::Period>,
     start: Instant,
+    session: bool,
+    choice: &route::Choice,
 ) -> Result<AudioObjects, String> {
     let mut guard = tl.lock();
-    let is_sink = |d: &CowShared<Device>| d.name == "mtsafe-sink" && d.media_class == "Audio/Sink";
-    let own_sink = if lists.find_device(is_sink).is_none() {
+    // Something to play to: without a session manager the example's own sink (the
+    // private daemon's config has it); with one, any sink will do.
+    let has_sink = |name: Option<&str>| {
+        lists
+            .find_device(|d| d.media_class == "Audio/Sink" && name.is_none_or(|n| d.name == n))
+            .is_some()
+    };
+    let own_sink = if (session && !has_sink(None))
+        || (!session && choice.sink.is_none() && !has_sink(Some(route::OWN_SINK)))
+    {
         // A running daemon without the project's config: make the sink from code.
-        let props = null_sink_props("mtsafe-sink", "mtsafe virtual sink");
+        let props = null_sink_props(route::OWN_SINK, "mtsafe virtual sink");
         Some(
             core.create_object::<pw::node::Node>(guard.locked(), "adapter", &props)
                 .map_err(pw_err("cannot create the virtual sink"))?,
@@ -485,6 +980,12 @@ fn setup_audio(
     } else {
         None
     };
+    // With a session manager, the target: the chosen sink, or the sink made here, or
+    // none (the session manager links to the default and follows it).
+    let sink_target = choice
+        .sink
+        .clone()
+        .or_else(|| own_sink.as_ref().map(|_| route::OWN_SINK.to_owned()));
 
     let on_state = |name: &'static str| {
         let shared = Arc::clone(shared);
@@ -499,15 +1000,41 @@ fn setup_audio(
             },
         ) as Box<pw_lock::StateFn>
     };
-    let flags = pw::stream::StreamFlags::MAP_BUFFERS | pw::stream::StreamFlags::RT_PROCESS;
+    let mut flags = pw::stream::StreamFlags::MAP_BUFFERS | pw::stream::StreamFlags::RT_PROCESS;
+    if session {
+        flags |= pw::stream::StreamFlags::AUTOCONNECT;
+    }
     let pod = spa::pod::Pod::from_bytes(pod).ok_or("bad format pod")?;
 
+    let mut tone_props = stream_props("mtsafe-tone", "mtsafe 440 Hz tone", "Playback", session);
+    let mut capture_props = stream_props(
+        "mtsafe-capture",
+        "mtsafe monitor capture",
+        "Capture",
+        session,
+    );
+    if session {
+        if let Some(t) = &sink_target {
+            tone_props.insert("target.object", t.as_str());
+        }
+        match &choice.source {
+            Some(t) => {
+                capture_props.insert("target.object", t.device.name.as_str());
+                if t.monitor {
+                    capture_props.insert("stream.capture.sink", "true");
+                }
+            }
+            None => {
+                capture_props.insert("stream.capture.sink", "true");
+                if let Some(t) = &sink_target {
+                    capture_props.insert("target.object", t.as_str());
+                }
+            }
+        }
+    }
+
     let tone = core
-        .stream(
-            guard.locked(),
-            "mtsafe-tone",
-            stream_props("mtsafe-tone", "mtsafe 440 Hz tone", "Playback"),
-        )
+        .stream(guard.locked(), "mtsafe-tone", tone_props)
         .map_err(pw_err("cannot create the tone stream"))?;
     tone.listen(guard.locked(), on_state("tone"))
         .map_err(pw_err("tone listener"))?;
@@ -522,11 +1049,7 @@ fn setup_audio(
     .map_err(pw_err("cannot connect the tone stream"))?;
 
     let capture = core
-        .stream(
-            guard.locked(),
-            "mtsafe-capture",
-            stream_props("mtsafe-capture", "mtsafe monitor capture", "Capture"),
-        )
+        .stream(guard.locked(), "mtsafe-capture", capture_props)
         .map_err(pw_err("cannot create the capture stream"))?;
     capture
         .listen(guard.locked(), on_state("capture"))
@@ -545,72 +1068,8 @@ fn setup_audio(
             &mut [pod],
         )
         .map_err(pw_err("cannot connect the capture stream"))?;
-
-    // Wait (lock released while waiting) until every port to link exists.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let port = |node: u32, name: &str| {
-        lists
-            .find_port(|p| p.node == node && p.name == name)
-            .map(|p| p.id)
-    };
-    let ids = loop {
-        if let Some(f) = shared.fatal() {
-            return Err(f);
-        }
-        let sink = lists.find_device(is_sink).map(|d| d.id);
-        let tone_id = tone.node_id(guard.locked());
-        let capture_id = capture.node_id(guard.locked());
-        if let (Some(sink), Some(t), Some(c)) = (sink, tone_id, capture_id) {
-            let found = [
-                (t, "output_FL", sink, "playback_FL"),
-                (t, "output_FR", sink, "playback_FR"),
-                (sink, "monitor_FL", c, "input_FL"),
-                (sink, "monitor_FR", c, "input_FR"),
-            ]
-            .map(|(on, op, inn, ip)| Some((on, port(on, op)?, inn, port(inn, ip)?)));
-            if found.iter().all(Option::is_some) {
-                break found.map(Option::unwrap);
-            }
-        }
-        if !guard.wait_until(deadline) {
-            return Err(
-                "timed out after 5 s waiting for the streams' and the sink's ports \
-                        (is link-factory / adapter loaded, auto-port-config honoured?)"
-                    .into(),
-            );
-        }
-    };
-    let mut links = Vec::new();
-    for (out_node, out_port, in_node, in_port) in ids {
-        let (a, b, c, d) = (
-            out_node.to_string(),
-            out_port.to_string(),
-            in_node.to_string(),
-            in_port.to_string(),
-        );
-        let props = pw_lock::props([
-            ("link.output.node", a.as_str()),
-            ("link.output.port", b.as_str()),
-            ("link.input.node", c.as_str()),
-            ("link.input.port", d.as_str()),
-            ("object.linger", "false"),
-        ]);
-        links.push(
-            core.create_object::<pw::link::Link>(guard.locked(), "link-factory", &props)
-                .map_err(pw_err("cannot create a link"))?,
-        );
-    }
-    round_trip(&mut guard, core, shared, "the links")?;
-    let errors = shared
-        .object_errors
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    if !errors.is_empty() {
-        return Err(format!("the daemon refused objects: {}", errors.join("; ")));
-    }
+    round_trip(&mut guard, core, shared, "the streams")?;
     Ok(AudioObjects {
-        links,
         tone,
         capture,
         own_sink,
@@ -621,12 +1080,11 @@ fn setup_audio(
 fn shutdown(
     tl: &mut ThreadLoop,
     audio: Option<AudioObjects>,
-    conn: Option<(pw_lock::Registry, pw_lock::Core)>,
+    conn: Option<(Option<pw_lock::Metadata>, pw_lock::Registry, pw_lock::Core)>,
 ) {
     {
         let _guard = tl.lock();
         if let Some(a) = audio {
-            drop(a.links);
             drop(a.tone);
             drop(a.capture);
             drop(a.own_sink);

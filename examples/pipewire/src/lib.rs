@@ -14,6 +14,7 @@ pub mod alloc_count;
 pub mod app;
 pub mod audio;
 pub mod daemon;
+pub mod route;
 pub use mtsafe_pipewire as pw_lock;
 pub use mtsafe_pipewire::devices;
 pub mod unlocked_demo;

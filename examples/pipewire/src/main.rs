@@ -24,6 +24,11 @@ call that needs the thread-loop lock takes a compile-time proof that it is held.
 
 options:
   --seconds N        run the audio for N seconds (default 10)
+  --sink NAME|ID     play to this sink (node.name or id; default: the default sink,
+                     followed when it changes)
+  --source NAME|ID   capture this source, or the monitor of this sink (default: the
+                     monitor of the sink the tone plays to)
+  --list-devices     print the live device list (the default marked *) and exit
   --hotplug          add, then remove, a virtual sink during the run
   --gain G           the gain stage's factor (default 0.5)
   --daemon MODE      auto (default): a running daemon if one answers, else a private
@@ -36,7 +41,13 @@ options:
                      example's design makes impossible
   -h, --help         this text
 
-exit status: 0 success, 1 runtime error, 2 bad arguments, 130 interrupted";
+With a session manager (WirePlumber) the streams connect with AUTOCONNECT and
+target.object and the session manager links them; without one (a bare or private
+daemon) the program links them itself, by port name, once their ports have settled.
+A run that moved no audio, or less than 90% of the frames expected, fails.
+
+exit status: 0 success, 1 runtime error or too little audio, 2 bad arguments (an
+unknown --sink/--source too), 130 interrupted";
 
 #[derive(PartialEq)]
 enum DaemonMode {
@@ -50,6 +61,7 @@ struct Args {
     json: bool,
     daemon: DaemonMode,
     unlocked_demo: bool,
+    list_devices: bool,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -59,10 +71,13 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             hotplug: false,
             gain: 0.5,
             status_line: std::io::stdout().is_terminal(),
+            sink: None,
+            source: None,
         },
         json: false,
         daemon: DaemonMode::Auto,
         unlocked_demo: false,
+        list_devices: false,
     };
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -93,6 +108,9 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     }
                 }
             }
+            "--sink" => a.opts.sink = Some(value("--sink")?),
+            "--source" => a.opts.source = Some(value("--source")?),
+            "--list-devices" => a.list_devices = true,
             "--hotplug" => a.opts.hotplug = true,
             "--json" => a.json = true,
             "--no-status" => a.opts.status_line = false,
@@ -194,6 +212,24 @@ fn main() -> ExitCode {
         return ExitCode::from(code);
     }
 
+    if args.list_devices {
+        let listed = app::list_devices();
+        let stopped = private.as_mut().map(PrivateDaemon::stop);
+        if let (Some(pid), Some(stopped)) = (pid, stopped) {
+            println!("private daemon pid {pid} stopped: {stopped}");
+        }
+        return match listed {
+            Ok(table) => {
+                print!("{table}");
+                ExitCode::SUCCESS
+            }
+            Err(app::Error::Usage(e) | app::Error::Runtime(e)) => {
+                eprintln!("pw-pipeline: error: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
+
     let mut alive = || private.as_mut().and_then(PrivateDaemon::exited);
     let result = app::run(&args.opts, &mut alive);
     if let Ok(report) = &result {
@@ -210,11 +246,18 @@ fn main() -> ExitCode {
             }
             if app::INTERRUPTED.load(Ordering::Relaxed) {
                 ExitCode::from(130)
+            } else if let Some(why) = &report.failure {
+                eprintln!("pw-pipeline: error: {why}");
+                ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS
             }
         }
-        Err(e) => {
+        Err(app::Error::Usage(e)) => {
+            eprintln!("pw-pipeline: error: {e}");
+            ExitCode::from(2)
+        }
+        Err(app::Error::Runtime(e)) => {
             eprintln!("pw-pipeline: error: {e}");
             ExitCode::from(1)
         }
@@ -227,13 +270,37 @@ fn expected_rms() -> f64 {
 
 fn print_summary(r: &Report) {
     let expected = r.capture_seconds * f64::from(RATE);
-    let pct = if expected > 0.0 {
-        100.0 * r.meter.frames as f64 / expected
-    } else {
-        0.0
-    };
-    println!("\ndevices at the end:\n{}", app::device_table(&r.devices));
+    let pct = r.frames_pct();
+    println!(
+        "\ndevices at the end:\n{}",
+        app::device_table_marked(&r.devices, &r.defaults)
+    );
     println!("summary:");
+    println!(
+        "  routing        {}; tone -> {}{}, capture <- {}",
+        match &r.session_manager {
+            Some(sm) =>
+                format!("session manager {sm} linked the streams (AUTOCONNECT + target.object)"),
+            None => format!(
+                "no session manager: {} links made from code by port name, {} refused",
+                r.links_made,
+                r.links_refused.len()
+            ),
+        },
+        r.sink.as_deref().unwrap_or("(nothing)"),
+        if r.follow_default {
+            " (following the default)"
+        } else {
+            ""
+        },
+        r.source.as_deref().unwrap_or("(nothing)"),
+    );
+    for m in &r.moves {
+        println!(
+            "  moved          at {:.2} s: {} -> {} ({})",
+            m.at, m.from, m.to, m.why
+        );
+    }
     println!(
         "  capture        {} frames in {} buffers ({} process calls); {:.2} s of signal, {:.1}% of the {:.0} frames expected at {} Hz",
         r.frames, r.buffers, r.capture_calls, r.capture_seconds, pct, expected, RATE
@@ -274,11 +341,19 @@ fn print_summary(r: &Report) {
 
 fn json(r: &Report, o: &Options, pid: Option<u32>, stopped: Option<bool>) -> String {
     let expected = r.capture_seconds * f64::from(RATE);
-    let pct = if expected > 0.0 {
-        100.0 * r.meter.frames as f64 / expected
-    } else {
-        0.0
-    };
+    let pct = r.frames_pct();
+    let opt = |s: &Option<String>| s.as_ref().map_or("null".into(), |s| format!("{s:?}"));
+    let moves: Vec<String> = r
+        .moves
+        .iter()
+        .map(|m| {
+            format!(
+                "{{\"at\":{:.3},\"from\":{:?},\"to\":{:?},\"why\":{:?}}}",
+                m.at, m.from, m.to, m.why
+            )
+        })
+        .collect();
+    let refused: Vec<String> = r.links_refused.iter().map(|e| format!("{e:?}")).collect();
     let devices: Vec<String> = r
         .devices
         .iter()
@@ -294,7 +369,9 @@ fn json(r: &Report, o: &Options, pid: Option<u32>, stopped: Option<bool>) -> Str
         .collect();
     format!(
         concat!(
-            "{{\"ok\":true,\"library\":{:?},\"daemon_pid\":{},\"daemon_stopped\":{},",
+            "{{\"ok\":{},\"error\":{},\"library\":{:?},\"daemon_pid\":{},\"daemon_stopped\":{},",
+            "\"session_manager\":{},\"follow_default\":{},\"sink\":{},\"source\":{},",
+            "\"default_sink\":{},\"default_changes\":{},\"moves\":[{}],\"links_made\":{},\"links_refused\":[{}],",
             "\"seconds\":{},\"hotplug\":{},\"rate\":{},\"frames\":{},\"buffers\":{},",
             "\"capture_seconds\":{:.3},\"meter_frames\":{},\"expected_frames\":{:.0},\"frames_pct\":{:.2},",
             "\"pool_capacity\":{},\"pool_returned\":{},\"pool_exhausted\":{},\"queue_full\":{},\"gain_queue_full\":{},",
@@ -306,9 +383,13 @@ fn json(r: &Report, o: &Options, pid: Option<u32>, stopped: Option<bool>) -> Str
             "\"registry_events\":{},\"resyncs\":{},\"hotplug_added\":{},\"hotplug_removed\":{},",
             "\"own_sink\":{},\"devices\":[{}]}}"
         ),
+        r.failure.is_none(),
+        opt(&r.failure),
         pw_lock::library_version(),
         pid.map_or("null".into(), |p| p.to_string()),
         stopped.map_or("null".into(), |s| s.to_string()),
+        opt(&r.session_manager), r.follow_default, opt(&r.sink), opt(&r.source),
+        opt(&r.defaults.sink), r.default_changes, moves.join(","), r.links_made, refused.join(","),
         o.seconds, o.hotplug, RATE, r.frames, r.buffers,
         r.capture_seconds, r.meter.frames, expected, pct,
         r.pool_capacity, r.pool_returned, r.pool_exhausted, r.queue_full, r.meter.gain_queue_full,
