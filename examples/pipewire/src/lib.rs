@@ -4,8 +4,9 @@
 //! PipeWire's thread-loop locking rule held by construction by the `mtsafe-pipewire`
 //! crate (re-exported here as [`pw_lock`], with its [`devices`] list).
 //!
-//! The binary is `pw-pipeline`; `pw-pipeline --help` lists its options, and the
-//! README's "The PipeWire example" section shows a run.
+//! The binary is `pw-pipeline`; `pw-pipeline --help` lists its options, and
+//! `docs/pipewire.md` (in mtsafe's repository) shows a run in its "What it prints"
+//! section.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, rust_2018_idioms, clippy::undocumented_unsafe_blocks)]
