@@ -49,11 +49,11 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod buffer;
-pub mod docs;
 #[cfg(doctest)]
 mod compile_fail_tests;
 mod cookie_list;
 mod cow;
+pub mod docs;
 mod object;
 mod object_lock;
 mod parent_link;
