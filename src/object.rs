@@ -34,6 +34,7 @@
 //! or taken while walking it, are dropped after every lock is released, so an
 //! object's last reference never goes while a lock is held.
 
+mod default_name;
 mod floating;
 mod name;
 
@@ -44,7 +45,8 @@ use core::ops::Deref;
 use crate::cookie_list::{CookieIter, CookieList, ListSnapshot};
 use crate::cow::{CowShared, WeakShared};
 use crate::object_lock::ObjectLock;
-use crate::sync::{default_name, Mutex};
+use crate::sync::Mutex;
+use default_name::{default_name, default_prefix};
 use floating::FloatState;
 pub use floating::Floating;
 use name::Name;
@@ -98,6 +100,19 @@ enum Refusal<T> {
     WouldCycle,
     HasParent(Object<T>),
     DuplicateName(Name),
+}
+
+/// Under loom, a number for each new object, increasing in creation order: the
+/// order of two tree locks, which must not depend on heap addresses there, since
+/// loom replays every interleaving and needs the same choices each time. A plain std
+/// atomic (the shim's `unmodeled`): bookkeeping, not one of the interleavings the
+/// models are about (only the relative order of one model run's objects matters).
+#[cfg(loom)]
+fn next_lock_order() -> u64 {
+    use crate::sync::unmodeled::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    // Relaxed: only uniqueness and each thread's own order matter.
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// A reference-counted handle to an object: `GstObject *` with the rules enforced.
@@ -286,20 +301,6 @@ impl<T> IntoChild<T> for &Object<T> {
     }
 }
 
-/// The default-name prefix of `T`: its type name without path or generics,
-/// lowercased (`my_app::Element<f32>` gives `element`).
-fn default_prefix<T>() -> String {
-    let name = core::any::type_name::<T>();
-    let name = name.split('<').next().unwrap_or(name);
-    let name = name.rsplit("::").next().unwrap_or(name);
-    let name = name.trim_matches(|c: char| !c.is_alphanumeric());
-    if name.is_empty() {
-        "object".to_owned()
-    } else {
-        name.to_lowercase()
-    }
-}
-
 impl<T> Object<T> {
     /// A new object with a default name (`<type><n>`, unique per type), floating.
     // A new object is floating (owned by nobody until sunk), so `new` returns the
@@ -323,7 +324,7 @@ impl<T> Object<T> {
                 core: ObjectLock::new(Core { parent: None }),
                 tree: Mutex::new(()),
                 #[cfg(loom)]
-                lock_order: crate::sync::next_lock_order(),
+                lock_order: next_lock_order(),
                 children: CookieList::new(),
                 data,
             }),
