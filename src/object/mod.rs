@@ -33,6 +33,14 @@
 //! No lock is held while an object is destroyed: handles taken out of the hierarchy,
 //! or taken while walking it, are dropped after every lock is released, so an
 //! object's last reference never goes while a lock is held.
+//!
+//! # Where the code is
+//!
+//! This file: the handles, creation, references and names. `hierarchy.rs`: the tree
+//! locks and what runs under them (`add`, `remove`, `unparent`, the walks up a tree),
+//! and the parent and children reads. `guard.rs`: the object's own lock and
+//! [`ObjectGuard`]. `floating.rs`: the floating reference's state word. `name.rs` and
+//! `default_name.rs`: names, and the process-wide default-name counters.
 
 mod default_name;
 mod floating;
