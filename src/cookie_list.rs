@@ -170,10 +170,9 @@ use core::ptr::NonNull;
 use core::time::Duration;
 use std::collections::VecDeque;
 
-use crate::sync::{
-    arc_slice, current_thread_token, Arc, AtomicU64, Backoff, CachePadded, Mutex, MutexGuard,
-    Ordering, StallClock,
-};
+use crate::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::thread::current_thread_token;
+use crate::sync::{arc_slice, Arc, Backoff, CachePadded, Mutex, MutexGuard, StallClock};
 
 /// The fewest items a chunk may be allowed to hold before it counts as full.
 const MIN_CHUNK_CAP: usize = 32;

@@ -52,7 +52,8 @@ use core::mem::ManuallyDrop;
 use core::ops::Deref;
 use core::ptr::NonNull;
 
-use crate::sync::{abort, AllocTrack, AtomicUsize, Ordering};
+use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::{abort, AllocTrack};
 
 /// Past this many handles `clone` aborts: half the range, so that the threads racing
 /// past the check before the abort cannot wrap the count.

@@ -48,10 +48,10 @@ use core::mem::ManuallyDrop;
 use core::ops::{Deref, DerefMut};
 use core::ptr::NonNull;
 
-use crate::sync::{
-    current_thread_token, get_mut_ptr, park, unpark_one, AtomicUsize, CellMutPtr, Ordering,
-    SpinWait, UnsafeCell,
-};
+use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::cell::{get_mut_ptr, CellMutPtr, UnsafeCell};
+use crate::sync::thread::current_thread_token;
+use crate::sync::{park, unpark_one, SpinWait};
 
 /// Threads are parked on the word (module docs' table).
 const PARKED: usize = 1;

@@ -63,7 +63,7 @@ use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 
 use crate::cow::{Header, ReleaseFn, MAX_LINKS};
-use crate::sync::{AtomicPtr, Ordering};
+use crate::sync::atomic::{AtomicPtr, Ordering};
 use crate::CowShared;
 
 /// A borrowed [`CowShared`] that children can be linked to.

@@ -48,7 +48,9 @@ use std::time::{Duration, Instant};
 
 use self::free_list::{FreeList, MAX_SLOTS};
 use super::{Buffer, Memory};
-use crate::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, UnsafeCell};
+use crate::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::cell::UnsafeCell;
+use crate::sync::{Arc, Condvar, Mutex};
 use crate::CowShared;
 
 /// The shape and the size of a [`BufferPool`] (`gst_buffer_pool_config_set_params`).

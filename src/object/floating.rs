@@ -43,7 +43,8 @@ use core::mem::ManuallyDrop;
 use core::ops::Deref;
 
 use super::Object;
-use crate::sync::{abort, AtomicU64, Ordering};
+use crate::sync::abort;
+use crate::sync::atomic::{AtomicU64, Ordering};
 
 const FLOATING: u64 = 1;
 const ADOPTED_ONE: u64 = 1 << 1;

@@ -29,7 +29,7 @@
 //! - Marking the sleepers bit is `Relaxed`: it publishes nothing; the sleep lock
 //!   orders the wait and the wake-up.
 
-use crate::sync::{AtomicU64, AtomicUsize, Ordering};
+use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 const INDEX: u64 = 0xFFFF_FFFF;
 const EMPTY: u64 = INDEX;
