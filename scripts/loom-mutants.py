@@ -40,7 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # `step`): a writer waiting behind it then evicts it after the stall limit although
 # it is stepping, but the writer's looks at the counter conflict with no access of
 # the reader's, so loom's partial-order reduction never spreads them across the
-# pass. tests/cookie_list.rs a_starving_pass_that_keeps_stepping_is_not_evicted
+# pass. tests/cookie_list/progress.rs a_starving_pass_that_keeps_stepping_is_not_evicted
 # catches it.
 #
 # (name, marker, exact text, replacement, loom test file that must fail[, models]):
@@ -138,7 +138,7 @@ MUTANTS = [
      "loom_cookie_list"),
     ("cookie list: next() reaches Done before the cookie check", "cookie-list-next-loads-cookie-relaxed",
      "        if self.list.cookie.load(Ordering::Acquire) != self.check {\n",
-     "        if self.cursor.chunk == self.cursor.version.chunks().len()\n            && self.cursor.offset == unsafe { self.cursor.items.as_ref() }.len()\n        {\n            return Ok(None);\n        }\n        if self.list.cookie.load(Ordering::Acquire) != self.check {\n",
+     "        if self.cursor.clone().next().is_none() {\n            return Ok(None);\n        }\n        if self.list.cookie.load(Ordering::Acquire) != self.check {\n",
      "loom_cookie_list"),
     ("cookie list: a removal does not bump the cookie", "cookie-list-removal-does-not-bump-cookie",
      "        let cookie = writer.next_cookie();",
