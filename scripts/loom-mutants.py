@@ -9,6 +9,7 @@ A mutant that survives means a model does not check what it claims: the script
 exits non-zero.
 
 Usage: scripts/loom-mutants.py [--target-dir DIR] [NAME...]
+       scripts/loom-mutants.py --check   (markers and texts only, no run: seconds)
 """
 import argparse
 import os
@@ -360,8 +361,20 @@ def main():
     # A target dir of its own: artifact names do not depend on where the workspace
     # sits, so a mutant built in the loom suite's dir could be taken as fresh there.
     ap.add_argument("--target-dir", default=os.path.join(ROOT, "target", "loom-mutants"))
+    ap.add_argument("--check", action="store_true",
+                    help="only check that every marker and every mutant's text is in place")
     ap.add_argument("names", nargs="*")
     args = ap.parse_args()
+    if args.check:
+        check_markers()
+        for name, marker, old, *_ in MUTANTS:
+            file, text, start, end = find_marked(ROOT, marker)
+            if text[start:end].count(old) != 1:
+                print(f"MUTANT {name!r}: text not found exactly once in the {WINDOW} lines "
+                      f"after `loom-mutant: {marker}` in {os.path.relpath(file, ROOT)}")
+                sys.exit(2)
+        print(f"loom mutants: all {len(MUTANTS)} markers and texts in place")
+        return
     env = dict(os.environ, RUSTFLAGS="--cfg loom", LOOM_MAX_PREEMPTIONS="3",
                CARGO_TARGET_DIR=os.path.abspath(args.target_dir))
     check_markers()
