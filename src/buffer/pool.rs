@@ -48,6 +48,7 @@ use std::time::{Duration, Instant};
 
 use self::free_list::{FreeList, MAX_SLOTS};
 use super::{Buffer, Memory};
+use crate::shared::UniqueShared;
 use crate::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, UnsafeCell};
 use crate::CowShared;
 
@@ -176,7 +177,7 @@ impl Counters {
 /// What a slot holds (see the module docs' table).
 enum SlotState<S> {
     Vacant,
-    Idle(CowShared<Buffer<S>>),
+    Idle(UniqueShared<Buffer<S>>),
     /// Held for its drop: the tie keeps the pool's state alive while the buffer is
     /// out.
     Out(#[allow(dead_code)] Arc<Shared<S>>),
@@ -216,9 +217,9 @@ struct Shared<S> {
     wake: Condvar,
     counters: Counters,
     /// Makes a new buffer (`S: Default + Clone` was known when the pool was made).
-    new_buffer: fn(&PoolConfig) -> CowShared<Buffer<S>>,
+    new_buffer: fn(&PoolConfig) -> UniqueShared<Buffer<S>>,
     /// Makes a buffer that came back as free as a new one; returns the blocks made.
-    restore: fn(&mut CowShared<Buffer<S>>, &PoolConfig) -> u64,
+    restore: fn(&mut UniqueShared<Buffer<S>>, &PoolConfig) -> u64,
 }
 
 // SAFETY: the slots' cells are reached only by their owner (module docs' table), one
@@ -268,7 +269,7 @@ impl<S> Shared<S> {
     /// `home` is the buffer's home, and `buffer` the handle that
     /// `CowShared::drop_unless_last` gave back for its last handle: the caller owns
     /// the slot, whose tie keeps the pool's state alive.
-    unsafe fn give_back(home: Home<S>, mut buffer: CowShared<Buffer<S>>) -> SlotState<S> {
+    unsafe fn give_back(home: Home<S>, mut buffer: UniqueShared<Buffer<S>>) -> SlotState<S> {
         // SAFETY: the slot's tie, which the caller owns, keeps the state alive; the
         // reference does not outlive this call (the caller drops the tie after it).
         let shared = unsafe { home.shared.as_ref() };
@@ -307,15 +308,16 @@ impl<S> Clone for Home<S> {
 impl<S> Copy for Home<S> {}
 
 /// Makes a new buffer of the configured shape.
-fn new_buffer<S: Default + Clone>(config: &PoolConfig) -> CowShared<Buffer<S>> {
-    Buffer::from_memories((0..config.blocks).map(|_| Memory::zeroed(config.block_len)))
+fn new_buffer<S: Default + Clone>(config: &PoolConfig) -> UniqueShared<Buffer<S>> {
+    Buffer::build((0..config.blocks).map(|_| Memory::zeroed(config.block_len)))
 }
 
-/// Makes `buffer`, whose handle is the only one, as free as a new one: a block that
-/// another holder still shares, or of the wrong length, is removed (this handle to it
-/// released) and a new block made in its place; the offset is reset. Returns the
-/// number of blocks made. Reads `buffer`'s blocks' counts only, unless one must go.
-fn restore<S: Default + Clone>(buffer: &mut CowShared<Buffer<S>>, config: &PoolConfig) -> u64 {
+/// Makes `buffer`, the only handle, as free as a new one: a block that another holder
+/// still shares, or of the wrong length, is removed (this handle to it released) and
+/// a new block made in its place; the offset is reset. Returns the number of blocks
+/// made. Reads `buffer`'s blocks' counts only, unless one must go.
+fn restore<S: Default + Clone>(buffer: &mut UniqueShared<Buffer<S>>, config: &PoolConfig) -> u64 {
+    let (buffer, parent) = UniqueShared::as_parent(buffer);
     // A block's count of one stays one: the buffer, whose handle is the only one, is
     // the only source of new handles to it.
     let reusable = |block: &CowShared<Memory<S>>| {
@@ -328,16 +330,15 @@ fn restore<S: Default + Clone>(buffer: &mut CowShared<Buffer<S>>, config: &PoolC
         while index > 0 {
             index -= 1;
             if index >= config.blocks || !reusable(buffer.memory(index)) {
-                drop(Buffer::remove_memory(buffer, index));
+                drop(buffer.let_go_of(parent, index));
             }
         }
         while buffer.n_memory() < config.blocks {
-            Buffer::append_memory(buffer, Memory::zeroed(config.block_len));
+            buffer.take_in(parent, Memory::zeroed(config.block_len));
             made += 1;
         }
     }
-    // In place: this handle is the only one.
-    CowShared::get_writable(buffer).offset = 0;
+    buffer.offset = 0;
     made
 }
 
@@ -630,7 +631,7 @@ impl<S> BufferPool<S> {
         };
         Counters::add(&shared.counters.acquired, 1);
         Ok(Some(PooledBuffer {
-            buffer: ManuallyDrop::new(buffer),
+            buffer: ManuallyDrop::new(UniqueShared::shareable(buffer)),
             home: Some(Home {
                 shared: NonNull::from(shared),
                 index,
