@@ -136,6 +136,7 @@ impl Header {
 
     /// Counts one more strong handle, made from a weak one, unless the strong count
     /// is already zero: a value whose last strong handle went is not resurrected.
+    #[inline]
     pub(super) fn try_upgrade(&self) -> bool {
         // Relaxed: a first guess for the compare-exchange, which decides.
         let mut count = self.strong.load(Ordering::Relaxed);
@@ -285,6 +286,7 @@ impl Header {
     ///
     /// # Safety
     /// The caller held the last count on a live allocation whose value is gone.
+    #[inline]
     unsafe fn free(this: NonNull<Self>) {
         // SAFETY: the caller holds the last count, so the header is live and nothing
         // else reads it; `release` was set when the allocation was made, for its type.
@@ -306,6 +308,7 @@ impl Header {
     /// # Safety
     /// `this` is the header of a live allocation on which the caller holds a strong
     /// count (released on `false`), and the value has no weak handle.
+    #[inline]
     pub(super) unsafe fn release_strong_unless_last(this: NonNull<Self>) -> bool {
         // SAFETY: the caller's strong count keeps the header until the decrement.
         let count = unsafe { &(*this.as_ptr()).strong };
