@@ -55,32 +55,32 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # filter that matches no model runs nothing, so the mutant survives: loudly.
 MUTANTS = [
     ("is_writable Relaxed", "writable-relaxed",
-     "this.header().strong.load(Ordering::Acquire) == 1",
-     "this.header().strong.load(Ordering::Relaxed) == 1",
+     "self.strong.load(Ordering::Acquire) == 1",
+     "self.strong.load(Ordering::Relaxed) == 1",
      "loom_cow"),
     ("drop without its Acquire", "drop-without-acquire",
-     "let _ = self.header().strong.load(Ordering::Acquire);",
-     "let _ = self.header().strong.load(Ordering::Relaxed);",
+     "let _ = strong.load(Ordering::Acquire);",
+     "let _ = strong.load(Ordering::Relaxed);",
      "loom_cow"),
     ("drop decrement Relaxed", "drop-decrement-relaxed",
-     "self.header().strong.fetch_sub(1, Ordering::Release)",
-     "self.header().strong.fetch_sub(1, Ordering::Relaxed)",
+     "strong.fetch_sub(1, Ordering::Release)",
+     "strong.fetch_sub(1, Ordering::Relaxed)",
      "loom_cow"),
     ("get_writable skips the copy", "get-writable-skips-copy",
-     "        if !Self::is_writable(this) {\n            Self::copy_into(this);",
-     "        if false && !Self::is_writable(this) {\n            Self::copy_into(this);",
+     "        if !Self::is_writable(this) {\n",
+     "        if false && !Self::is_writable(this) {\n",
      "loom_cow"),
     ("parent check Relaxed", "parent-check-relaxed",
-     "match self.parent_strong(Ordering::Acquire) {",
-     "match self.parent_strong(Ordering::Relaxed) {",
+     "(h.strong_count_for_write(), orphaned)",
+     "(h.strong_count(), orphaned)",
      "loom_parent_link"),
     ("parent check ignores the parent", "parent-check-ignores-parent",
      "Some((strong, false)) => strong == 1,",
      "Some((_, false)) => true,",
      "loom_parent_link"),
     ("link without counting", "link-without-counting",
-     "let old = links.fetch_add(1, Ordering::Relaxed);",
-     "let old = links.load(Ordering::Relaxed);",
+     "let old = self.links.fetch_add(1, Ordering::Relaxed);",
+     "let old = self.links.load(Ordering::Relaxed);",
      "loom_parent_link"),
     ("link by store, not exchange", "link-store-not-exchange",
      "        match self.parent.compare_exchange(\n            ptr::null_mut(),\n            parent.header.as_ptr(),",
@@ -103,23 +103,33 @@ MUTANTS = [
      "header,",
      "loom_parent_link"),
     ("parent link: the block's own count read Relaxed", "writable-relaxed",
-     "this.header().strong.load(Ordering::Acquire) == 1",
-     "this.header().strong.load(Ordering::Relaxed) == 1",
+     "self.strong.load(Ordering::Acquire) == 1",
+     "self.strong.load(Ordering::Relaxed) == 1",
      "loom_parent_link"),
     ("buffer: Memory::is_writable reads the link before the block's count", "buffer-memory-writable-reads-link-before-block-count",
      "CowShared::is_writable(block) && block.link.parent_is_writable()",
      "block.link.parent_is_writable() && CowShared::is_writable(block)",
      "loom_parent_link"),
     ("buffer: memory_mut does not orphan the shared block it lets go", "buffer-memory-mut-does-not-orphan-shared-block-it-lets-go",
-     "                slot.link.orphan(parent);\n",
+     "            shared.link.orphan(parent);\n",
      "",
      "loom_parent_link"),
     ("buffer: memory_mut orphans the block after releasing its handle", "buffer-memory-mut-does-not-orphan-shared-block-it-lets-go",
-     "                slot.link.orphan(parent);\n                *slot = CowShared::new(copy);",
-     "                let link: *const ParentLink = &slot.link;\n"
-     "                *slot = CowShared::new(copy);\n"
-     "                // SAFETY: none; a mutant (the other holder keeps the block in the model).\n"
-     "                unsafe { &*link }.orphan(parent);",
+     "        let block = CowShared::make_unique_with(slot, |shared| {\n"
+     "            let copy = UniqueShared::new(Memory::clone(shared));\n"
+     "            shared.link.orphan(parent);\n"
+     "            copy\n"
+     "        });\n",
+     "        let mut old: Option<*const ParentLink> = None;\n"
+     "        let block = CowShared::make_unique_with(slot, |shared| {\n"
+     "            let copy = UniqueShared::new(Memory::clone(shared));\n"
+     "            old = Some(&shared.link);\n"
+     "            copy\n"
+     "        });\n"
+     "        if let Some(link) = old {\n"
+     "            // SAFETY: none; a mutant (the other holder keeps the block in the model).\n"
+     "            unsafe { &*link }.orphan(parent);\n"
+     "        }\n",
      "loom_parent_link"),
     ("buffer: remove_memory does not orphan the shared block it lets go", "buffer-remove-memory-does-not-orphan-shared-block-it-lets-go",
      "Memory::let_go(&mut memory, parent);",
@@ -241,7 +251,7 @@ MUTANTS = [
      "let settled = self.root_is(root_ref, &mut keep);",
      "loom_hierarchy", ["one_child_two_parents_one_winner"]),
     ("hierarchy: a weak parent upgrades from zero", "hierarchy-weak-parent-upgrades-from-zero",
-     "            if count == 0 {\n                return None;\n            }",
+     "            if count == 0 {\n                return false;\n            }",
      "",
      "loom_hierarchy"),
     ("hierarchy: remove leaves the child's parent link", "hierarchy-remove-leaves-child-parent-link",
@@ -271,12 +281,12 @@ MUTANTS = [
      "loom_property"),
     ("buffer pool: returned twice (the last is decided by a load before the decrement)",
      "buffer-pool-returned-twice-last-decided-load-before-decrement",
-     "        if this.header().strong.fetch_sub(1, Ordering::Release) != 1 {",
-     "        let seen = this.header().strong.load(Ordering::Relaxed);\n        this.header().strong.fetch_sub(1, Ordering::Release);\n        if seen > 2 {",
+     "        if count.fetch_sub(1, Ordering::Release) != 1 {",
+     "        let seen = count.load(Ordering::Relaxed);\n        count.fetch_sub(1, Ordering::Release);\n        if seen > 2 {",
      "loom_buffer_pool"),
     ("buffer pool: the last release takes the buffer back without its Acquire", "buffer-pool-last-release-takes-buffer-back-without-acquire",
-     "let _ = this.header().strong.load(Ordering::Acquire);",
-     "let _ = this.header().strong.load(Ordering::Relaxed);",
+     "let _ = count.load(Ordering::Acquire);",
+     "let _ = count.load(Ordering::Relaxed);",
      "loom_buffer_pool"),
     ("buffer pool: returned while a block is still shared", "buffer-pool-returned-while-block-still-shared",
      "CowShared::is_writable(block) && block.len() == config.block_len",
@@ -299,8 +309,8 @@ MUTANTS = [
      "if false && !self.shared.free.mark_sleepers() {",
      "loom_buffer_pool"),
     ("buffer pool: the last holder's in-place check Relaxed", "writable-relaxed",
-     "this.header().strong.load(Ordering::Acquire) == 1",
-     "this.header().strong.load(Ordering::Relaxed) == 1",
+     "self.strong.load(Ordering::Acquire) == 1",
+     "self.strong.load(Ordering::Relaxed) == 1",
      "loom_buffer_pool"),
 ]
 

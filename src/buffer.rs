@@ -47,6 +47,7 @@
 use core::fmt;
 use core::ops::Deref;
 
+use crate::shared::UniqueShared;
 use crate::{CowShared, ParentLink, ParentRef};
 
 // `GstBufferPool` beside `GstBuffer`: a pool of these buffers, reused once released.
@@ -338,11 +339,7 @@ impl<S: Clone> Buffer<S> {
     pub fn from_memories(
         memories: impl IntoIterator<Item = CowShared<Memory<S>>>,
     ) -> CowShared<Self> {
-        let mut buffer = Self::new();
-        for memory in memories {
-            Self::append_memory(&mut buffer, memory);
-        }
-        buffer
+        UniqueShared::shareable(Self::build(memories))
     }
 
     /// Appends `memory` and links it to this buffer (`gst_buffer_append_memory`);
@@ -361,12 +358,9 @@ impl<S: Clone> Buffer<S> {
     /// assert_eq!(buffer.n_memory(), 1);
     /// assert!(Memory::is_writable(buffer.memory(0)));
     /// ```
-    pub fn append_memory(this: &mut CowShared<Self>, mut memory: CowShared<Memory<S>>) {
+    pub fn append_memory(this: &mut CowShared<Self>, memory: CowShared<Memory<S>>) {
         let (buffer, parent) = CowShared::get_writable_as_parent(this);
-        Memory::unlink_if_alone(&mut memory);
-        // Refused only for a shared block that has a link; see above.
-        let _ = memory.link.link(parent);
-        buffer.memories.push(memory);
+        buffer.take_in(parent, memory);
     }
 
     /// Removes block `index` and hands it over (`gst_buffer_remove_memory`), unlinked
@@ -387,10 +381,7 @@ impl<S: Clone> Buffer<S> {
     /// ```
     pub fn remove_memory(this: &mut CowShared<Self>, index: usize) -> CowShared<Memory<S>> {
         let (buffer, parent) = CowShared::get_writable_as_parent(this);
-        let mut memory = buffer.memories.remove(index);
-        // loom-mutant: buffer-remove-memory-does-not-orphan-shared-block-it-lets-go
-        Memory::let_go(&mut memory, parent);
-        memory
+        buffer.let_go_of(parent, index)
     }
 
     /// The samples of block `index`, writable: two-level copy-on-write.
@@ -418,31 +409,62 @@ impl<S: Clone> Buffer<S> {
     pub fn memory_mut(this: &mut CowShared<Self>, index: usize) -> &mut [S] {
         let (buffer, parent) = CowShared::get_writable_as_parent(this);
         let slot = &mut buffer.memories[index];
-        match CowShared::get_mut(slot) {
-            Some(block) => {
-                if !block.link.is_linked_to(parent) {
-                    block.link.unlink();
-                    // Cannot fail: just unlinked, and we hold the only handle.
-                    let _ = block.link.link(parent);
-                }
-            }
-            None => {
-                // A copy has no parent, so linking it cannot fail.
-                let copy = Memory::clone(slot);
-                let _ = copy.link.link(parent);
-                // The other holders keep the old block: if it is linked here, its link
-                // must not vouch for them on this buffer's count. After the copy (a
-                // sample clone that panics leaves the link as it was) and before this
-                // handle to the old block goes (see `ParentLink::orphan`).
-                // loom-mutant: buffer-memory-mut-does-not-orphan-shared-block-it-lets-go
-                slot.link.orphan(parent);
-                *slot = CowShared::new(copy);
-            }
+        // A shared block is copied (a copy has no parent). The other holders keep the
+        // old block: if it is linked here, its link must not vouch for them on this
+        // buffer's count. Orphaned after the copy (a sample clone that panics leaves
+        // the link as it was) and before this handle to the old block goes (see
+        // `ParentLink::orphan`).
+        // loom-mutant: buffer-memory-mut-does-not-orphan-shared-block-it-lets-go
+        let block = CowShared::make_unique_with(slot, |shared| {
+            let copy = UniqueShared::new(Memory::clone(shared));
+            shared.link.orphan(parent);
+            copy
+        });
+        if !block.link.is_linked_to(parent) {
+            block.link.unlink();
+            // Cannot fail: just unlinked, and we hold the only handle.
+            let _ = block.link.link(parent);
         }
-        match CowShared::get_mut(slot) {
-            Some(block) => &mut block.data,
-            None => unreachable!("the block was just made unique"),
+        &mut block.data
+    }
+}
+
+impl<S> Buffer<S> {
+    /// A writable buffer holding `memories`, linked to it, as its only handle.
+    pub(crate) fn build(
+        memories: impl IntoIterator<Item = CowShared<Memory<S>>>,
+    ) -> UniqueShared<Self> {
+        let mut buffer = UniqueShared::new(Self {
+            memories: Vec::new(),
+            offset: 0,
+        });
+        let (value, parent) = UniqueShared::as_parent(&mut buffer);
+        for memory in memories {
+            value.take_in(parent, memory);
         }
+        buffer
+    }
+
+    /// Appends `memory`, linked to `parent` (this buffer's handle) as
+    /// [`append_memory`](Self::append_memory) says.
+    pub(crate) fn take_in(&mut self, parent: ParentRef<'_>, mut memory: CowShared<Memory<S>>) {
+        Memory::unlink_if_alone(&mut memory);
+        // Refused only for a shared block that has a link; see `append_memory`.
+        let _ = memory.link.link(parent);
+        self.memories.push(memory);
+    }
+
+    /// Removes block `index`, which `parent` (this buffer's handle) lets go of, as
+    /// [`remove_memory`](Self::remove_memory) says.
+    pub(crate) fn let_go_of(
+        &mut self,
+        parent: ParentRef<'_>,
+        index: usize,
+    ) -> CowShared<Memory<S>> {
+        let mut memory = self.memories.remove(index);
+        // loom-mutant: buffer-remove-memory-does-not-orphan-shared-block-it-lets-go
+        Memory::let_go(&mut memory, parent);
+        memory
     }
 }
 

@@ -52,23 +52,21 @@ pub mod buffer;
 #[cfg(doctest)]
 mod compile_fail_tests;
 mod cookie_list;
-mod cow;
 pub mod docs;
 mod object;
 mod object_lock;
-mod parent_link;
 mod property;
+mod shared;
 mod sync;
 
 pub use cookie_list::{
     CookieIter, CookieList, ListSnapshot, Resync, ResyncFilter, ResyncIterator, ResyncResults,
     SnapshotIntoIter, SnapshotIter, WouldWait,
 };
-pub use cow::CowShared;
 pub use object::{Floating, IntoChild, Object, ObjectError, ObjectGuard, WeakObject};
 pub use object_lock::{MappedObjectLockGuard, ObjectLock, ObjectLockGuard};
-pub use parent_link::{LinkError, ParentLink, ParentRef};
 pub use property::{Property, Snapshot};
+pub use shared::{CowShared, LinkError, ParentLink, ParentRef};
 
 /// The README's Rust snippets, compiled and run as doctests so they cannot go stale.
 #[cfg(doctest)]

@@ -5,7 +5,7 @@
 
 use super::{into_child, IntoChild, Name, Object, ObjectError, ObjectInner};
 use crate::cookie_list::{CookieIter, ListSnapshot};
-use crate::cow::{CowShared, WeakShared};
+use crate::shared::{StrongShared, WeakShared};
 
 /// Why a child was refused, as found under the locks: made into an [`ObjectError`]
 /// once they are released (dropping the other parent's handle then, too).
@@ -289,7 +289,7 @@ impl<T> Object<T> {
                         return Some(Refusal::DuplicateName(name));
                     }
                 }
-                child_core.parent = Some(CowShared::downgrade(&self.inner));
+                child_core.parent = Some(StrongShared::downgrade(&self.inner));
                 // Every check passed: only now does the parent's reference adopt a
                 // floating one (`ref_sink`), so a refused add leaves it floating.
                 if adopt {

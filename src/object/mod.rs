@@ -52,8 +52,8 @@ use core::fmt;
 use core::ops::Deref;
 
 use crate::cookie_list::CookieList;
-use crate::cow::{CowShared, WeakShared};
 use crate::object_lock::ObjectLock;
+use crate::shared::{StrongShared, WeakShared};
 use crate::sync::Mutex;
 use default_name::{default_name, default_prefix};
 use floating::FloatState;
@@ -147,7 +147,7 @@ impl<T> Drop for ObjectInner<T> {
 /// ```
 #[doc(alias = "GstObject")]
 pub struct Object<T> {
-    inner: CowShared<ObjectInner<T>>,
+    inner: StrongShared<ObjectInner<T>>,
 }
 
 /// A weak handle to an [`Object<T>`]: keeps no object alive; upgrades while one is.
@@ -307,7 +307,7 @@ impl<T> Object<T> {
 
     fn named(name: Name, data: T) -> Floating<T> {
         Floating::from_new(Object {
-            inner: CowShared::new(ObjectInner {
+            inner: StrongShared::new(ObjectInner {
                 float: FloatState::new_floating(),
                 name: Mutex::new(name),
                 core: ObjectLock::new(Core { parent: None }),
@@ -331,7 +331,7 @@ impl<T> Object<T> {
     pub fn ref_count(this: &Self) -> usize {
         // Two loads, not one snapshot: saturating, so that adoptions racing the read
         // can never make it wrap.
-        CowShared::ref_count(&this.inner).saturating_sub(this.inner.float.adopted())
+        StrongShared::ref_count(&this.inner).saturating_sub(this.inner.float.adopted())
     }
 
     /// Whether one reference to the object is floating (owned by nobody yet).
@@ -365,20 +365,20 @@ impl<T> Object<T> {
 
     /// The address of the object (its identity: `Eq`, `Hash`, `Ord`).
     fn value_ptr(&self) -> *const ObjectInner<T> {
-        CowShared::as_ptr(&self.inner)
+        StrongShared::as_ptr(&self.inner)
     }
 
     /// Whether both handles are the same object.
     #[must_use]
     pub fn ptr_eq(a: &Self, b: &Self) -> bool {
-        CowShared::ptr_eq(&a.inner, &b.inner)
+        StrongShared::ptr_eq(&a.inner, &b.inner)
     }
 
     /// A weak handle, which keeps no object alive.
     #[must_use]
     pub fn downgrade(&self) -> WeakObject<T> {
         WeakObject {
-            inner: CowShared::downgrade(&self.inner),
+            inner: StrongShared::downgrade(&self.inner),
         }
     }
 

@@ -28,11 +28,13 @@
 //! (`try_unwrap`). GStreamer makes this safe by convention: the parent removes itself
 //! from its children before it goes. Here it is safe by construction: a link adds one
 //! to the parent's *link count* (the second word of its header, see
-//! [`CowShared`]'s module docs), and the parent's allocation is freed only when both
+//! [`header`](super::header)), and the parent's allocation is freed only when both
 //! its strong count and its link count are zero. The link keeps the header, not the
 //! value, alive: a parent whose handles are all gone reads as strong count zero. An
 //! orphaned link keeps its count too (readers may still be reading through it); it is
-//! released by `unlink` like any other.
+//! released by `unlink` like any other. The last count frees the allocation with the
+//! function kept in its header, as `GstMiniObject` keeps its `free`: a link needs to
+//! know nothing of the parent's type.
 //!
 //! A link is set through `&self` (two threads racing to link one child: exactly one
 //! wins) and removed only through `&mut self`, so no reader can be between loading the
@@ -62,9 +64,9 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 
-use crate::cow::{Header, ReleaseFn, MAX_LINKS};
+use super::header::Header;
+use super::{CowShared, UniqueShared};
 use crate::sync::atomic::{AtomicPtr, Ordering};
-use crate::CowShared;
 
 /// A borrowed [`CowShared`] that children can be linked to.
 ///
@@ -74,7 +76,6 @@ use crate::CowShared;
 #[derive(Clone, Copy)]
 pub struct ParentRef<'a> {
     header: NonNull<Header>,
-    release: ReleaseFn,
     _parent: PhantomData<&'a Header>,
 }
 
@@ -88,15 +89,24 @@ impl fmt::Debug for ParentRef<'_> {
 
 impl<'a, P> From<&'a CowShared<P>> for ParentRef<'a> {
     fn from(parent: &'a CowShared<P>) -> Self {
-        Self {
-            header: parent.header_ptr(),
-            release: CowShared::<P>::release_fn(),
-            _parent: PhantomData,
-        }
+        // SAFETY: the borrowed handle keeps the parent's header for `'a`.
+        unsafe { Self::of(parent.alloc().header_ptr()) }
     }
 }
 
 impl ParentRef<'_> {
+    /// A token for the parent whose header is `header`.
+    ///
+    /// # Safety
+    /// A strong handle to the parent stays borrowed for the token's lifetime.
+    #[inline(always)]
+    pub(super) unsafe fn of(header: NonNull<Header>) -> Self {
+        Self {
+            header,
+            _parent: PhantomData,
+        }
+    }
+
     fn header(&self) -> &Header {
         // SAFETY: the token borrows a live handle to the parent for its lifetime.
         unsafe { self.header.as_ref() }
@@ -105,8 +115,7 @@ impl ParentRef<'_> {
     /// The parent's handle count, as [`CowShared::ref_count`].
     #[must_use]
     pub fn ref_count(&self) -> usize {
-        // Relaxed: a number for reporting only.
-        self.header().strong.load(Ordering::Relaxed)
+        self.header().strong_count()
     }
 }
 
@@ -136,14 +145,7 @@ impl<P: Clone> CowShared<P> {
     /// assert!(child.link.parent_is_writable());
     /// ```
     pub fn get_writable_as_parent(this: &mut Self) -> (&mut P, ParentRef<'_>) {
-        CowShared::get_writable(this);
-        let parent = ParentRef {
-            header: this.header_ptr(),
-            release: CowShared::<P>::release_fn(),
-            _parent: PhantomData,
-        };
-        let value = CowShared::get_mut(this).unwrap_or_else(|| unreachable!("just made writable"));
-        (value, parent)
+        UniqueShared::as_parent(CowShared::make_unique(this))
     }
 }
 
@@ -238,9 +240,6 @@ pub struct ParentLink {
     /// go of the child. Set by `link` (compare-exchange from null), marked by `orphan`
     /// (compare-exchange from the clean pointer), cleared only through `&mut self`.
     parent: AtomicPtr<Header>,
-    /// How to free the parent's allocation if this link turns out to be its last
-    /// count. Written by the winner of `link`, read only through `&mut self`.
-    release: AtomicPtr<()>,
 }
 
 /// The low bit of [`ParentLink`]'s `parent` word: the linked parent let go of the
@@ -261,7 +260,6 @@ impl ParentLink {
     pub fn new() -> Self {
         Self {
             parent: AtomicPtr::new(ptr::null_mut()),
-            release: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
@@ -276,15 +274,9 @@ impl ParentLink {
         if !self.parent.load(Ordering::Relaxed).is_null() {
             return Err(LinkError::AlreadyLinked);
         }
-        let links = &parent.header().links;
-        // Count the link before anyone can see it, so the header stays allocated for
-        // every reader of the pointer. Relaxed: the caller's borrow of a live handle
-        // keeps the header alive now; the increment itself publishes nothing.
-        // loom-mutant: link-without-counting
-        let old = links.fetch_add(1, Ordering::Relaxed);
-        if old > MAX_LINKS {
-            // Relaxed: not the last count (the parent's strong handles hold one).
-            links.fetch_sub(1, Ordering::Relaxed);
+        // Counted before anyone can see the pointer, so the header stays allocated
+        // for every reader of it.
+        if !parent.header().try_add_link() {
             return Err(LinkError::TooManyLinks);
         }
         // loom-mutant: link-store-not-exchange
@@ -296,17 +288,9 @@ impl ParentLink {
             Ordering::Release,
             Ordering::Relaxed,
         ) {
-            Ok(_) => {
-                // Relaxed: read back only through `&mut self`, which happens after this
-                // call by whatever handed out the exclusive borrow.
-                self.release
-                    .store(parent.release as *mut (), Ordering::Relaxed);
-                Ok(())
-            }
+            Ok(_) => Ok(()),
             Err(_) => {
-                // Relaxed: not the last count (the parent's strong handles hold one,
-                // kept alive by the borrow), and nothing was published.
-                links.fetch_sub(1, Ordering::Relaxed);
+                parent.header().undo_link();
                 Err(LinkError::AlreadyLinked)
             }
         }
@@ -351,22 +335,10 @@ impl ParentLink {
         let Some(header) = NonNull::new(word.map_addr(|addr| addr & !ORPHANED)) else {
             return false;
         };
-        let release = self.release.swap(ptr::null_mut(), Ordering::Relaxed);
-        // SAFETY: `release` was stored by the `link` that stored `header` (both are only
-        // written together, by the winner of the compare-exchange), and it is a
-        // `ReleaseFn` cast to a data pointer; casting it back is the inverse cast.
-        let release = unsafe { core::mem::transmute::<*mut (), ReleaseFn>(release) };
-        // SAFETY: our link count keeps the header allocated until this decrement.
-        let links = unsafe { &header.as_ref().links };
-        // AcqRel: Release so our reads of the header happen before whoever frees it;
-        // Acquire in case we free it, to see the parent's last writes (its drop).
-        if links.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // Only our link was left: no strong handle, and the strong handles' link is
-            // gone, so the parent's value was already dropped or moved out.
-            // SAFETY: we held the last count on an allocation of the type `release`
-            // was made for, whose value is gone.
-            unsafe { release(header) };
-        }
+        // SAFETY: the word held our link count on this header, which we release here
+        // (if it was the last count, the header's own function frees the parent's
+        // allocation); the word is cleared, so nothing reads through it afterwards.
+        unsafe { Header::release_link(header) };
         true
     }
 
@@ -395,9 +367,7 @@ impl ParentLink {
     /// The linked parent's handle count: `None` with no parent, `Some(0)` when the
     /// linked parent's handles are all gone. An orphaning parent is still counted.
     pub fn parent_ref_count(&self) -> Option<usize> {
-        // Relaxed: a number for reporting only.
-        self.parent_strong(Ordering::Relaxed)
-            .map(|(strong, _)| strong)
+        self.parent().map(|(header, _)| header.strong_count())
     }
 
     /// `true` when there is no parent, or the linked parent is writable (one handle)
@@ -411,10 +381,13 @@ impl ParentLink {
     /// Evaluated live: `false` while the parent is shared, `true` again as soon as the
     /// other handles to the parent are dropped.
     pub fn parent_is_writable(&self) -> bool {
-        // Acquire: a parent count of one must make the other parent holders' accesses
-        // (released by their drops) happen before any write this answer allows.
+        // The count for a write (`Acquire`): a parent count of one must make the other
+        // parent holders' accesses happen before any write this answer allows.
         // loom-mutant: parent-check-relaxed
-        match self.parent_strong(Ordering::Acquire) {
+        match self
+            .parent()
+            .map(|(h, orphaned)| (h.strong_count_for_write(), orphaned))
+        {
             None => true,
             // loom-mutant: parent-link-orphaned-link-reads-parent-count
             Some((_, true)) => false,
@@ -423,17 +396,16 @@ impl ParentLink {
         }
     }
 
-    /// The linked parent's strong count, read with `order`, and whether it orphaned
-    /// the child; `None` without a parent.
-    fn parent_strong(&self, order: Ordering) -> Option<(usize, bool)> {
+    /// The linked parent's header, and whether it orphaned the child; `None` without
+    /// a parent.
+    fn parent(&self) -> Option<(&Header, bool)> {
         // Acquire: pairs with the Release in `link`, so the header behind the pointer
         // is seen initialized and counted.
         let word = self.parent.load(Ordering::Acquire);
         let header = NonNull::new(word.map_addr(|addr| addr & !ORPHANED))?;
         // SAFETY: our link count keeps the header allocated, and it cannot be released
         // while we are borrowed shared (`unlink` needs `&mut self`).
-        let strong = unsafe { header.as_ref() }.strong.load(order);
-        Some((strong, word.addr() & ORPHANED != 0))
+        Some((unsafe { header.as_ref() }, word.addr() & ORPHANED != 0))
     }
 }
 
@@ -458,8 +430,10 @@ impl Drop for ParentLink {
 
 impl fmt::Debug for ParentLink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Relaxed: a report only.
-        match self.parent_strong(Ordering::Relaxed) {
+        match self
+            .parent()
+            .map(|(h, orphaned)| (h.strong_count(), orphaned))
+        {
             None => f.write_str("ParentLink(none)"),
             Some((count, false)) => write!(f, "ParentLink(parent with {count} handles)"),
             Some((count, true)) => {
@@ -473,8 +447,10 @@ impl fmt::Debug for ParentLink {
 mod tests {
     use super::*;
 
-    fn link_count(parent: &CowShared<u8>) -> usize {
-        parent.header().links.load(Ordering::Relaxed)
+    use crate::shared::header::MAX_LINKS;
+
+    fn link_count<P>(parent: &CowShared<P>) -> usize {
+        parent.header().counts().1
     }
 
     #[test]
@@ -496,17 +472,17 @@ mod tests {
     #[test]
     fn the_link_count_is_bounded_and_refusal_changes_nothing() {
         let parent = CowShared::new(0u8);
-        let links = &parent.header().links;
+        let force = |links| parent.header().force_counts(None, Some(links));
         // As if MAX_LINKS children were linked already.
-        links.store(MAX_LINKS + 1, Ordering::Relaxed);
+        force(MAX_LINKS + 1);
         let one_more = ParentLink::new();
         assert_eq!(one_more.link(&parent), Err(LinkError::TooManyLinks));
         assert!(!one_more.is_linked());
-        assert_eq!(links.load(Ordering::Relaxed), MAX_LINKS + 1);
-        links.store(MAX_LINKS, Ordering::Relaxed);
+        assert_eq!(link_count(&parent), MAX_LINKS + 1);
+        force(MAX_LINKS);
         one_more.link(&parent).unwrap();
         drop(one_more);
-        links.store(1, Ordering::Relaxed);
+        force(1);
     }
 
     #[test]
@@ -523,12 +499,8 @@ mod tests {
         assert!(!link.parent_is_writable(), "even with one parent handle");
         assert_eq!(link.parent_ref_count(), Some(1));
         assert_eq!(link.link(&other), Err(LinkError::AlreadyLinked));
-        assert_eq!(
-            parent.header().links.load(Ordering::Relaxed),
-            2,
-            "still counted"
-        );
-        assert_eq!(other.header().links.load(Ordering::Relaxed), 1);
+        assert_eq!(link_count(&parent), 2, "still counted");
+        assert_eq!(link_count(&other), 1);
         drop(parent); // the header stays for the link; Miri's leak check sees the rest
         assert!(link.unlink(), "the last count frees the header");
         assert!(!link.is_linked() && !link.is_orphaned());
