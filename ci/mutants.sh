@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Mutation check of the src/ files changed since their recorded run: cargo-mutants on
+# every file whose content (git blob hash) has no row in docs/mutants/results.tsv, and
+# a failure if one of them has a survivor that docs/mutants/survivors.md does not
+# explain. Unchanged files are skipped (their record stands), and the step says which.
+#
+# A whole run of src/ takes far longer than CI's budget (docs/mutants.md gives its
+# duration): when the changed files' mutants would not fit in MUTANTS_BUDGET seconds
+# (default 360, estimated from the recorded seconds per mutant), only the mutants on
+# the changed lines are run (`--in-diff`, against the commit each file was recorded
+# at), which checks the change without updating the record.
+source "$(dirname "$0")/lib.sh"
+step "cargo-mutants: src files changed since docs/mutants/results.tsv"
+
+if ! command -v cargo-mutants >/dev/null; then
+    echo "cargo-mutants is not installed: installing it now (cargo install --locked cargo-mutants)"
+    nice -n 19 cargo install --locked cargo-mutants
+fi
+
+results=docs/mutants/results.tsv
+run=()
+for f in $(git ls-files 'src/*.rs' 'src/**/*.rs' | sort -u |
+    grep -v -e '^src/internal_tests/' -e '^src/compile_fail_tests\.rs$'); do
+    blob=$(git hash-object "$f")
+    if [ -f "$results" ] && cut -f2 "$results" | grep -qx "$blob"; then
+        echo "  skip  $f (unchanged since its recorded run)"
+    else
+        echo "  RUN   $f (no record of this content)"
+        run+=("$f")
+    fi
+done
+if [ ${#run[@]} -eq 0 ]; then
+    echo "cargo-mutants: every src file is unchanged since its recorded run; nothing to run"
+    exit 0
+fi
+
+# Estimate: mutants to run times the recorded seconds per viable-or-not mutant.
+n=$(cargo mutants --list -p mtsafe -E fmt $(printf -- '-f %s ' "${run[@]}") | wc -l)
+per=$(awk -F'\t' 'NR > 1 { s += $10; m += $4 + $5 + $6 + $7 } END { print (m ? s / m : 30) }' "$results")
+estimate=$(awk -v n="$n" -v p="$per" 'BEGIN { printf "%d", n * p }')
+budget=${MUTANTS_BUDGET:-360}
+echo "cargo-mutants: $n mutants in ${#run[@]} changed file(s), about ${estimate}s (budget ${budget}s)"
+
+if [ "$estimate" -le "$budget" ]; then
+    echo "cargo-mutants: running the changed files whole; their rows in $results are replaced"
+    scripts/mutants.sh --check "${run[@]}"
+    exit 0
+fi
+
+# Too many for the budget: only the changed lines, against each file's recorded commit
+# (or HEAD's parent for a new file).
+base=$(awk -F'\t' 'NR > 1 { sub(/\+dirty$/, "", $3); print $3 }' "$results" | sort | uniq -c |
+    sort -rn | awk 'NR == 1 { print $2 }')
+git cat-file -e "${base:-HEAD~1}^{commit}" 2>/dev/null || base=HEAD~1
+diff=$(mktemp)
+git diff "$base" -- "${run[@]}" >"$diff"
+printf '\n!!!! cargo-mutants: %ss estimated for the whole files is over the budget: running\n' "$estimate"
+printf '!!!! only the mutants on lines changed since %s (--in-diff); the record is NOT\n' "$base"
+printf '!!!! updated: run scripts/mutants.sh %s and commit its results.\n' "${run[*]}"
+skip "cargo-mutants on whole changed files (${run[*]})" "over the ${budget}s budget: only changed lines run"
+out=target/mutants/ci
+status=0
+CARGO_PROFILE_DEV_DEBUG=0 nice -n 19 cargo mutants -p mtsafe -E fmt --in-diff "$diff" \
+    --cargo-test-arg=--tests --timeout "${MUTANTS_TIMEOUT:-180}" --output "$out" \
+    $(printf -- '-f %s ' "${run[@]}") || status=$?
+rm -f "$diff"
+[ "$status" -eq 0 ] || [ "$status" -eq 2 ] || [ "$status" -eq 3 ] || exit "$status"
+new=0
+while IFS= read -r line; do
+    what=${line#*:*:*: }
+    if ! grep -qF "\`$what\`" docs/mutants/survivors.md; then
+        echo "NEW SURVIVOR (no reason in docs/mutants/survivors.md): $line"
+        new=1
+    fi
+done < <(cat "$out/mutants.out/missed.txt" 2>/dev/null)
+exit "$new"
