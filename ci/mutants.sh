@@ -54,6 +54,11 @@ base=$(awk -F'\t' 'NR > 1 { sub(/\+dirty$/, "", $3); print $3 }' "$results" | so
 git cat-file -e "${base:-HEAD~1}^{commit}" 2>/dev/null || base=HEAD~1
 diff=$(mktemp)
 git diff "$base" -- "${run[@]}" >"$diff"
+if [ ! -s "$diff" ]; then
+    rm -f "$diff"
+    skip "cargo-mutants on ${run[*]}" "no record of these files and no change since $base: run scripts/mutants.sh on them"
+    exit 0
+fi
 printf '\n!!!! cargo-mutants: %ss estimated for the whole files is over the budget: running\n' "$estimate"
 printf '!!!! only the mutants on lines changed since %s (--in-diff); the record is NOT\n' "$base"
 printf '!!!! updated: run scripts/mutants.sh %s and commit its results.\n' "${run[*]}"
