@@ -28,6 +28,10 @@
 # Environment: MUTANTS_TIMEOUT (seconds per test run, default 180). One mutant at a
 # time: the scratch copy is mutated in place.
 set -euo pipefail
+
+# The whole script is one function, read in full before it runs: editing the file
+# during a long run cannot change what the run does.
+main() {
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
@@ -129,11 +133,36 @@ out=target/mutants/out
 tree=target/mutants/tree
 mkdir -p "$out" "$tree"
 
-# The scratch copy: the working tree's files (tracked and untracked, not ignored),
-# with their modification times, so cargo rebuilds only what changed since last time.
-find "$tree" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
-git ls-files -z --cached --others --exclude-standard |
-    tar --null -T - -cf - | tar -xf - -C "$tree"
+# The scratch copy: the working tree's files (tracked and untracked, not ignored).
+# Only files whose content differs are copied (with a new modification time), and
+# files gone from the working tree are removed, so cargo rebuilds what changed and
+# nothing else. (Restoring old modification times instead would let cargo keep the
+# build of the last mutant of the previous run: its file was restored after that
+# build, but with an older time.)
+git ls-files -z --cached --others --exclude-standard | python3 -c '
+import os, shutil, sys
+tree = sys.argv[1]
+want = {p for p in sys.stdin.read().split("\0") if p and os.path.isfile(p)}
+for dirpath, dirs, names in os.walk(tree):
+    rel = os.path.relpath(dirpath, tree)
+    for name in names:
+        path = os.path.normpath(os.path.join(rel, name))
+        if path not in want:
+            os.remove(os.path.join(dirpath, name))
+for path in want:
+    dest = os.path.join(tree, path)
+    try:
+        if open(path, "rb").read() == open(dest, "rb").read():
+            continue
+    except OSError:
+        os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
+    shutil.copyfile(path, dest)
+    shutil.copymode(path, dest)
+' "$tree"
+
+# Each file's blob as copied, before the run: the working tree may change meanwhile.
+blobs=()
+for f in "${files[@]}"; do blobs+=("$f=$(git hash-object "$tree/$f")"); done
 
 commit=$(git rev-parse --short=12 HEAD)
 dirty=$(git status --porcelain -- src tests | head -1)
@@ -171,8 +200,6 @@ case $status in
 esac
 elapsed=$(($(date +%s) - started))
 
-blobs=()
-for f in "${files[@]}"; do blobs+=("$f=$(git hash-object "$f")"); done
 
 # Per file: the counts, the survivors, the time its mutants took.
 python3 - "$out/mutants.out" "$commit" "$cpu ($cores cores)" "$elapsed" "$check" \
@@ -269,3 +296,6 @@ if new and check == "1":
 PY
 
 write_doc
+}
+
+main "$@"
