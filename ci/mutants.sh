@@ -66,7 +66,7 @@ skip "cargo-mutants on whole changed files (${run[*]})" "over the ${budget}s bud
 out=target/mutants/ci
 status=0
 CARGO_PROFILE_DEV_DEBUG=0 nice -n 19 cargo mutants -p mtsafe -E fmt --in-diff "$diff" \
-    --cargo-test-arg=--tests --timeout "${MUTANTS_TIMEOUT:-180}" --output "$out" \
+    --cargo-test-arg=--tests --timeout "${MUTANTS_TIMEOUT:-60}" --output "$out" \
     $(printf -- '-f %s ' "${run[@]}") || status=$?
 rm -f "$diff"
 [ "$status" -eq 0 ] || [ "$status" -eq 2 ] || [ "$status" -eq 3 ] || exit "$status"

@@ -4,5 +4,6 @@
 //! `docs/mutants.md` says how that is measured.
 
 mod cow;
+mod object;
 mod parent_link;
 mod property;
