@@ -70,7 +70,10 @@ fn default_names_are_the_lowercased_type_name_and_a_number() {
     let w = Object::new(Widget).sink();
     let name = w.name();
     let digits = name.strip_prefix("widget").expect(&name);
-    assert!(!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()), "{name}");
+    assert!(
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()),
+        "{name}"
+    );
     assert!(w.has_name(&name));
 }
 
