@@ -25,7 +25,7 @@
 # built into target/mutants/target so later runs rebuild only what changed), never
 # in the tree itself. Everything runs at `nice -n 19`.
 #
-# Environment: MUTANTS_TIMEOUT (seconds per test run, default 60: the tests take
+# Environment: MUTANTS_TIMEOUT (seconds per test run, default 45: the tests take
 # under 10 s; a mutant that makes them hang costs the whole timeout). One mutant at
 # a time: the scratch copy is mutated in place.
 set -euo pipefail
@@ -35,6 +35,23 @@ set -euo pipefail
 main() {
 cd "$(dirname "$0")/.."
 root=$(pwd)
+
+# The integration test targets (tests/NAME.rs or tests/NAME/main.rs) whose tests
+# exercise FILE; the unit tests of the crate always run too. Running these only, not
+# every target, halves the time per mutant; a test left out could only have caught
+# more, so the score is a lower bound of what `cargo test` catches. `all` runs every
+# target.
+tests_for() {
+    case $1 in
+    src/property.rs) echo property edges ;;
+    src/object_lock.rs) echo object_lock object floating edges ;;
+    src/object.rs | src/object/*) echo object floating object_lock edges ;;
+    src/cow.rs | src/parent_link.rs | src/shared/*) echo cow parent_link buffer buffer_pool object edges ;;
+    src/cookie_list*) echo cookie_list cookie_list_edges edges object ;;
+    src/buffer*) echo buffer buffer_pool allocations parent_link edges ;;
+    *) echo all ;;
+    esac
+}
 
 # docs/mutants.md, from the results files only (so it says what was run, no more).
 write_doc() {
@@ -64,8 +81,10 @@ do not edit by hand.
 
 [cargo-mutants](https://mutants.rs) changes one thing at a time in `src/` (a function
 replaced by a constant, an operator flipped, a condition negated), then runs the unit
-and integration tests (`cargo test --tests`; doctests are not run, so a mutant listed
-as missed may still be caught by one). A mutant is *caught* when a test fails,
+tests and the integration tests that exercise the file ("tests run" below: `lib` and
+the `tests/` targets; `all` is `cargo test --tests`). Doctests are not run, nor are the
+other integration tests, so a mutant listed as missed may still be caught by one of
+them: the score is a lower bound of what `cargo test` catches. A mutant is *caught* when a test fails,
 *missed* when every test passes, a *timeout* when the tests hang, and *unviable* when
 it does not compile. `Debug`/`Display`/`Pointer` `fmt` impls are left out (`-E fmt`).
 The loom models, Miri and ThreadSanitizer are separate checks and are not run here.
@@ -83,13 +102,14 @@ timed out ({pct(tot['timeout'])}), **{tot['missed']} missed** ({pct(tot['missed'
 - Each survivor and why no test of `cargo test` catches it:
   [`mutants/survivors.md`](mutants/survivors.md).
 
-| file | caught | missed | timeout | unviable | caught of viable | date | commit |
-|------|-------:|-------:|--------:|---------:|-----------------:|------|--------|
+| file | caught | missed | timeout | unviable | caught of viable | date | commit | tests run |
+|------|-------:|-------:|--------:|---------:|-----------------:|------|--------|-----------|
 """
 for r in rows:
     v = int(r[3]) + int(r[4]) + int(r[5])
     share = f"{100 * int(r[3]) / v:.0f} %" if v else "-"
-    doc += f"| `{r[0]}` | {r[3]} | {r[4]} | {r[5]} | {r[6]} | {share} | {r[7]} | {r[2]} |\n"
+    tests = r[10] if len(r) > 10 else "all"
+    doc += f"| `{r[0]}` | {r[3]} | {r[4]} | {r[5]} | {r[6]} | {share} | {r[7]} | {r[2]} | {tests} |\n"
 doc += """
 ## Running it
 
@@ -174,9 +194,31 @@ cores=$(nproc)
 mutant_args=()
 for f in "${files[@]}"; do mutant_args+=(-f "$f"); done
 
+# The test targets run for these files: the unit tests (always) and the integration
+# tests that exercise them (tests_for), or all of them (MUTANTS_TESTS=all).
+local targets=()
+if [ "${MUTANTS_TESTS:-}" != all ]; then
+    for f in "${files[@]}"; do
+        for t in $(tests_for "$f"); do
+            [ "$t" != all ] || { targets=(); break 2; }
+            if [ -f "tests/$t.rs" ] || [ -f "tests/$t/main.rs" ]; then targets+=("$t"); fi
+        done
+    done
+fi
+local test_args=(--cargo-arg=--lib)
+if [ ${#targets[@]} -eq 0 ]; then
+    test_args=(--cargo-arg=--tests)
+    tests_run=all
+else
+    mapfile -t targets < <(printf '%s\n' "${targets[@]}" | sort -u)
+    for t in "${targets[@]}"; do test_args+=("--cargo-arg=--test=$t"); done
+    tests_run="lib ${targets[*]}"
+fi
+
 printf '==== cargo-mutants %s on %d file(s) at %s (%s, %s cores)\n' \
     "$(cargo mutants --version | awk '{print $2}')" "${#files[@]}" "$commit" "$cpu" "$cores"
 printf '  %s\n' "${files[@]}"
+echo "  tests: $tests_run"
 
 started=$(date +%s)
 status=0
@@ -185,8 +227,8 @@ status=0
     CARGO_PROFILE_DEV_DEBUG=0 CARGO_TARGET_DIR="$root/target/mutants/target" \
         nice -n 19 cargo mutants \
         --in-place --no-shuffle -p mtsafe -E fmt \
-        --timeout "${MUTANTS_TIMEOUT:-60}" --build-timeout 900 \
-        --cargo-test-arg=--tests \
+        --timeout "${MUTANTS_TIMEOUT:-45}" --build-timeout 900 \
+        "${test_args[@]}" \
         --output "$root/$out" \
         "${mutant_args[@]}"
 ) || status=$?
@@ -203,17 +245,17 @@ elapsed=$(($(date +%s) - started))
 
 
 # Per file: the counts, the survivors, the time its mutants took.
-python3 - "$out/mutants.out" "$commit" "$cpu ($cores cores)" "$elapsed" "$check" \
+python3 - "$out/mutants.out" "$commit" "$cpu ($cores cores)" "$elapsed" "$check" "$tests_run" \
     "${blobs[@]}" <<'PY'
 import json, os, re, sys, datetime
 
-out, commit, cpu, elapsed, check = sys.argv[1:6]
-blobs = dict(arg.split("=", 1) for arg in sys.argv[6:])
+out, commit, cpu, elapsed, check, tests_run = sys.argv[1:7]
+blobs = dict(arg.split("=", 1) for arg in sys.argv[7:])
 results_path, missed_path = "docs/mutants/results.tsv", "docs/mutants/missed.tsv"
 survivors_path = "docs/mutants/survivors.md"
 os.makedirs("docs/mutants", exist_ok=True)
 HEADER = ["file", "blob", "commit", "caught", "missed", "timeout", "unviable",
-          "date", "cpu", "seconds"]
+          "date", "cpu", "seconds", "tests"]
 
 def lines(name):
     path = os.path.join(out, name)
@@ -260,7 +302,7 @@ rows = [r for r in read_tsv(results_path) if r[0] not in blobs and r[1] not in b
 for f, blob in blobs.items():
     c = counts[f]
     rows.append([f, blob, commit, str(c["caught"]), str(c["missed"]), str(c["timeout"]),
-                 str(c["unviable"]), today, cpu, str(round(seconds[f]))])
+                 str(c["unviable"]), today, cpu, str(round(seconds[f])), tests_run])
 rows.sort()
 with open(results_path, "w") as w:
     w.write("\t".join(HEADER) + "\n")
