@@ -7,4 +7,5 @@ mod cookie_list;
 mod cow;
 mod object;
 mod parent_link;
+mod pool;
 mod property;
