@@ -130,10 +130,17 @@ if [ "${1:-}" = --doc ]; then
 fi
 
 check=0
-if [ "${1:-}" = --check ]; then
-    check=1
+in_diff=
+while [ $# -gt 0 ]; do
+    case $1 in
+    --check) check=1 ;;
+    # Only the mutants on the lines a diff changes: a check of a change, which
+    # records nothing (the files' rows need whole runs).
+    --in-diff) in_diff=$(realpath "$2"); shift ;;
+    *) break ;;
+    esac
     shift
-fi
+done
 
 command -v cargo-mutants >/dev/null || {
     echo "cargo-mutants not found: cargo install --locked cargo-mutants" >&2
@@ -228,7 +235,7 @@ status=0
         nice -n 19 cargo mutants \
         --in-place --no-shuffle -p mtsafe -E fmt \
         --timeout "${MUTANTS_TIMEOUT:-45}" --build-timeout 900 \
-        "${test_args[@]}" \
+        "${test_args[@]}" ${in_diff:+--in-diff "$in_diff"} \
         --output "$root/$out" \
         "${mutant_args[@]}"
 ) || status=$?
@@ -245,12 +252,12 @@ elapsed=$(($(date +%s) - started))
 
 
 # Per file: the counts, the survivors, the time its mutants took.
-python3 - "$out/mutants.out" "$commit" "$cpu ($cores cores)" "$elapsed" "$check" "$tests_run" \
+python3 - "$out/mutants.out" "$commit" "$cpu ($cores cores)" "$elapsed" "$check" "$tests_run" "${in_diff:+1}" \
     "${blobs[@]}" <<'PY'
 import json, os, re, sys, datetime
 
-out, commit, cpu, elapsed, check, tests_run = sys.argv[1:7]
-blobs = dict(arg.split("=", 1) for arg in sys.argv[7:])
+out, commit, cpu, elapsed, check, tests_run, partial = sys.argv[1:8]
+blobs = dict(arg.split("=", 1) for arg in sys.argv[8:])
 results_path, missed_path = "docs/mutants/results.tsv", "docs/mutants/missed.tsv"
 survivors_path = "docs/mutants/survivors.md"
 os.makedirs("docs/mutants", exist_ok=True)
@@ -299,23 +306,25 @@ def read_tsv(path):
     return rows[1:]
 
 rows = [r for r in read_tsv(results_path) if r[0] not in blobs and r[1] not in blobs.values()]
-for f, blob in blobs.items():
-    c = counts[f]
-    rows.append([f, blob, commit, str(c["caught"]), str(c["missed"]), str(c["timeout"]),
-                 str(c["unviable"]), today, cpu, str(round(seconds[f])), tests_run])
-rows.sort()
-with open(results_path, "w") as w:
-    w.write("\t".join(HEADER) + "\n")
-    for r in rows:
-        w.write("\t".join(r) + "\n")
 
-missed = [r for r in read_tsv(missed_path) if r[0] not in blobs]
-missed += [[f, blobs[f], what] for f, what, _ in survivors]
-missed.sort()
-with open(missed_path, "w") as w:
-    w.write("file\tblob\tmutant\n")
-    for r in missed:
-        w.write("\t".join(r) + "\n")
+if not partial:
+    for f, blob in blobs.items():
+        c = counts[f]
+        rows.append([f, blob, commit, str(c["caught"]), str(c["missed"]), str(c["timeout"]),
+                     str(c["unviable"]), today, cpu, str(round(seconds[f])), tests_run])
+    rows.sort()
+    with open(results_path, "w") as w:
+        w.write("\t".join(HEADER) + "\n")
+        for r in rows:
+            w.write("\t".join(r) + "\n")
+
+    missed = [r for r in read_tsv(missed_path) if r[0] not in blobs]
+    missed += [[f, blobs[f], what] for f, what, _ in survivors]
+    missed.sort()
+    with open(missed_path, "w") as w:
+        w.write("file\tblob\tmutant\n")
+        for r in missed:
+            w.write("\t".join(r) + "\n")
 
 # Survivors without a stated reason: listed for a human to explain.
 listed = open(survivors_path).read() if os.path.exists(survivors_path) else ""
