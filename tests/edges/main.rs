@@ -3,6 +3,7 @@
 //! flipped, a function replaced by a constant) would otherwise pass `cargo test`.
 //! `docs/mutants.md` says how that is measured.
 
+mod buffer;
 mod cookie_list;
 mod cow;
 mod object;
