@@ -6,7 +6,9 @@
 mod buffer;
 mod cookie_list;
 mod cow;
+mod floating;
 mod object;
+mod object_lock;
 mod parent_link;
 mod pool;
 mod property;
