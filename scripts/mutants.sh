@@ -131,12 +131,17 @@ fi
 
 check=0
 in_diff=
+recheck=
 while [ $# -gt 0 ]; do
     case $1 in
     --check) check=1 ;;
     # Only the mutants on the lines a diff changes: a check of a change, which
     # records nothing (the files' rows need whole runs).
     --in-diff) in_diff=$(realpath "$2"); shift ;;
+    # Only the files' recorded survivors, again (after tests were added): each one
+    # now caught moves from missed to caught in the file's row. The file's content
+    # must be the one recorded.
+    --recheck) recheck=1 ;;
     *) break ;;
     esac
     shift
@@ -222,6 +227,26 @@ else
     tests_run="lib ${targets[*]}"
 fi
 
+local re_args=()
+if [ -n "$recheck" ]; then
+    local re
+    re=$(python3 - "${blobs[@]}" <<'PY'
+import sys
+blobs = dict(a.split("=", 1) for a in sys.argv[1:])
+rows = [l.rstrip("\n").split("\t") for l in open("docs/mutants/missed.tsv")][1:]
+meta = set("\\.+*?()|[]{}^$#&-~")
+esc = lambda t: "".join("\\" + c if c in meta else c for c in t)
+names = sorted({r[2] for r in rows if blobs.get(r[0]) == r[1]})
+print("|".join("^" + esc(n) + "$" for n in names))
+PY
+)
+    if [ -z "$re" ]; then
+        echo "nothing to recheck: no recorded survivor of these files' current content"
+        return 0
+    fi
+    re_args=(--re "$re")
+fi
+
 printf '==== cargo-mutants %s on %d file(s) at %s (%s, %s cores)\n' \
     "$(cargo mutants --version | awk '{print $2}')" "${#files[@]}" "$commit" "$cpu" "$cores"
 printf '  %s\n' "${files[@]}"
@@ -235,7 +260,7 @@ status=0
         nice -n 19 cargo mutants \
         --in-place --no-shuffle -p mtsafe -E fmt \
         --timeout "${MUTANTS_TIMEOUT:-45}" --build-timeout 900 \
-        "${test_args[@]}" ${in_diff:+--in-diff "$in_diff"} \
+        "${test_args[@]}" ${in_diff:+--in-diff "$in_diff"} "${re_args[@]}" \
         --output "$root/$out" \
         "${mutant_args[@]}"
 ) || status=$?
@@ -252,12 +277,12 @@ elapsed=$(($(date +%s) - started))
 
 
 # Per file: the counts, the survivors, the time its mutants took.
-python3 - "$out/mutants.out" "$commit" "$cpu ($cores cores)" "$elapsed" "$check" "$tests_run" "${in_diff:+1}" \
+python3 - "$out/mutants.out" "$commit" "$cpu ($cores cores)" "$elapsed" "$check" "$tests_run" "${in_diff:+1}" "$recheck" \
     "${blobs[@]}" <<'PY'
 import json, os, re, sys, datetime
 
-out, commit, cpu, elapsed, check, tests_run, partial = sys.argv[1:8]
-blobs = dict(arg.split("=", 1) for arg in sys.argv[8:])
+out, commit, cpu, elapsed, check, tests_run, partial, recheck = sys.argv[1:9]
+blobs = dict(arg.split("=", 1) for arg in sys.argv[9:])
 results_path, missed_path = "docs/mutants/results.tsv", "docs/mutants/missed.tsv"
 survivors_path = "docs/mutants/survivors.md"
 os.makedirs("docs/mutants", exist_ok=True)
@@ -307,7 +332,37 @@ def read_tsv(path):
 
 rows = [r for r in read_tsv(results_path) if r[0] not in blobs and r[1] not in blobs.values()]
 
-if not partial:
+if recheck:
+    # Exactly the recorded survivors ran (by full name): those not missed now are
+    # caught now, or time out; the source is unchanged, only tests were added.
+    rows = read_tsv(results_path)
+    old_missed = read_tsv(missed_path)
+    kept = [r for r in old_missed if not (r[0] in blobs and r[1] == blobs[r[0]])]
+    for f in blobs:
+        before = sum(1 for r in old_missed if r[0] == f and r[1] == blobs[f])
+        left = sum(1 for g, _, _ in survivors if g == f)
+        caught = counts[f]["caught"]
+        timed = counts[f]["timeout"]
+        assert caught + timed + left == before, (f, before, caught, timed, left)
+        for r in rows:
+            if r[0] == f and r[1] == blobs[f]:
+                r[3] = str(int(r[3]) + caught)
+                r[4] = str(int(r[4]) - caught - timed)
+                r[5] = str(int(r[5]) + timed)
+                r[7], r[2] = today, commit
+        kept += [[f, blobs[f], line] for g, _, line in survivors if g == f]
+        print(f"{f}: of {before} recorded survivors, {caught} now caught, {timed} time out, {left} left")
+    rows.sort()
+    with open(results_path, "w") as w:
+        w.write("\t".join(HEADER) + "\n")
+        for r in rows:
+            w.write("\t".join(r) + "\n")
+    kept.sort()
+    with open(missed_path, "w") as w:
+        w.write("file\tblob\tmutant\n")
+        for r in kept:
+            w.write("\t".join(r) + "\n")
+elif not partial:
     for f, blob in blobs.items():
         c = counts[f]
         rows.append([f, blob, commit, str(c["caught"]), str(c["missed"]), str(c["timeout"]),
@@ -319,7 +374,7 @@ if not partial:
             w.write("\t".join(r) + "\n")
 
     missed = [r for r in read_tsv(missed_path) if r[0] not in blobs]
-    missed += [[f, blobs[f], what] for f, what, _ in survivors]
+    missed += [[f, blobs[f], line] for f, what, line in survivors]
     missed.sort()
     with open(missed_path, "w") as w:
         w.write("file\tblob\tmutant\n")
