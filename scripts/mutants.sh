@@ -25,7 +25,8 @@
 # built into target/mutants/target so later runs rebuild only what changed), never
 # in the tree itself. Everything runs at `nice -n 19`.
 #
-# Environment: MUTANTS_TIMEOUT (seconds per test run, default 45: the tests take
+# Environment: MUTANTS_SLOT (a name: a scratch copy and build of its own, for a run
+# beside another), MUTANTS_TIMEOUT (seconds per test run, default 45: the tests take
 # under 10 s; a mutant that makes them hang costs the whole timeout). One mutant at
 # a time: the scratch copy is mutated in place.
 set -euo pipefail
@@ -162,8 +163,10 @@ for f in "${files[@]}"; do
     [ -f "$f" ] || { echo "no such file: $f" >&2; exit 1; }
 done
 
-out=target/mutants/out
-tree=target/mutants/tree
+# MUTANTS_SLOT: a second scratch copy (and build), for a run beside another one.
+local slot=target/mutants${MUTANTS_SLOT:+-$MUTANTS_SLOT}
+out=$slot/out
+tree=$slot/tree
 mkdir -p "$out" "$tree"
 
 # The scratch copy: the working tree's files (tracked and untracked, not ignored).
@@ -256,7 +259,7 @@ started=$(date +%s)
 status=0
 (
     cd "$tree"
-    CARGO_PROFILE_DEV_DEBUG=0 CARGO_TARGET_DIR="$root/target/mutants/target" \
+    CARGO_PROFILE_DEV_DEBUG=0 CARGO_TARGET_DIR="$root/$slot/target" \
         nice -n 19 cargo mutants \
         --in-place --no-shuffle -p mtsafe -E fmt \
         --timeout "${MUTANTS_TIMEOUT:-45}" --build-timeout 900 \
@@ -276,7 +279,10 @@ esac
 elapsed=$(($(date +%s) - started))
 
 
-# Per file: the counts, the survivors, the time its mutants took.
+# Per file: the counts, the survivors, the time its mutants took (one run at a time
+# writes the records).
+exec 9>target/mutants.lock
+flock 9
 python3 - "$out/mutants.out" "$commit" "$cpu ($cores cores)" "$elapsed" "$check" "$tests_run" "${in_diff:+1}" "$recheck" \
     "${blobs[@]}" <<'PY'
 import json, os, re, sys, datetime
