@@ -20,7 +20,8 @@ fn hash_of<T: Hash>(x: &T) -> u64 {
 fn objects_and_weak_handles_compare_by_identity() {
     let (a, b) = (named("same"), named("same"));
     let a2 = a.clone();
-    assert!(a == a2 && a != b && !(a == b));
+    assert!(a == a2);
+    assert!(a != b);
     assert_eq!(a.cmp(&a2), Ordering::Equal);
     assert_ne!(a.cmp(&b), Ordering::Equal);
     assert_eq!(a.cmp(&b), b.cmp(&a).reverse());
@@ -30,7 +31,8 @@ fn objects_and_weak_handles_compare_by_identity() {
 
     let (wa, wb): (WeakObject<()>, WeakObject<()>) = (a.downgrade(), b.downgrade());
     let wa2 = wa.clone();
-    assert!(wa == wa2 && wa != wb && !(wa == wb));
+    assert!(wa == wa2);
+    assert!(wa != wb);
     assert_eq!(wa.cmp(&wa2), Ordering::Equal);
     assert_eq!(wa.cmp(&wb), a.cmp(&b), "a weak handle orders as its object");
     assert_eq!(wa.partial_cmp(&wb), Some(wa.cmp(&wb)));
