@@ -411,4 +411,4 @@ PY
 write_doc
 }
 
-main "$@"
+main "$@"; exit $?

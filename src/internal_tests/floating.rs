@@ -43,3 +43,19 @@ fn adopting_at_the_adopted_limit_succeeds_and_past_it_aborts() {
         }
     );
 }
+
+#[test]
+fn a_floating_handle_of_a_wrapped_generation_settles_nothing() {
+    let floating = Object::with_name("x", ());
+    let object = Object::clone(&floating);
+    let state = object.float_state();
+    // As after 2^32 floats: another generation, not floating, nothing adopted. The
+    // first floating handle's claim matches nothing: dropping it changes nothing.
+    let wrapped = 5 << 32;
+    // Relaxed: single-threaded test.
+    state.word().store(wrapped, Ordering::Relaxed);
+    drop(floating);
+    assert_eq!(state.word().load(Ordering::Relaxed), wrapped);
+    assert_eq!(state.adopted(), 0);
+    assert!(!state.is_floating());
+}
