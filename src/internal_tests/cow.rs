@@ -2,7 +2,7 @@
 //! of the strong and link counts it raises.
 
 use crate::cow::MAX_LINKS;
-use crate::sync::Ordering;
+use crate::sync::atomic::Ordering;
 use crate::CowShared;
 
 /// `MAX_STRONG` (private to the module): past it a new strong handle aborts.

@@ -1,6 +1,6 @@
 //! The adopted floating count: bounded, with an abort past the bound.
 
-use crate::sync::Ordering;
+use crate::sync::atomic::Ordering;
 use crate::Object;
 
 /// The floating bit of the state word.
