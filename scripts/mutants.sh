@@ -64,7 +64,16 @@ def read_tsv(path):
         return []
     return [l.rstrip("\n").split("\t") for l in open(path)][1:]
 
-rows = read_tsv("docs/mutants/results.tsv")
+import subprocess
+# Only rows whose blob is the content of a src file now count (a file moved unchanged
+# keeps its row, under its new path); the others are listed as stale.
+src = subprocess.run(["git", "ls-files", "src"], capture_output=True, text=True).stdout.split()
+src = [f for f in src if f.endswith(".rs") and os.path.exists(f)]
+now = dict(zip(subprocess.run(["git", "hash-object", *src], capture_output=True,
+                              text=True).stdout.split(), src))
+all_rows = read_tsv("docs/mutants/results.tsv")
+rows = [r[:0] + [now[r[1]]] + r[1:] for r in all_rows if r[1] in now]
+stale = [r for r in all_rows if r[1] not in now]
 missed = read_tsv("docs/mutants/missed.tsv")
 tot = {k: sum(int(r[i]) for r in rows) for k, i in
        (("caught", 3), ("missed", 4), ("timeout", 5), ("unviable", 6))}
@@ -111,6 +120,14 @@ for r in rows:
     share = f"{100 * int(r[3]) / v:.0f} %" if v else "-"
     tests = r[10] if len(r) > 10 else "all"
     doc += f"| `{r[0]}` | {r[3]} | {r[4]} | {r[5]} | {r[6]} | {share} | {r[7]} | {r[2]} | {tests} |\n"
+not_run = sorted(set(now.values()) - {r[0] for r in rows} - {"src/compile_fail_tests.rs"})
+not_run = [f for f in not_run if not f.startswith("src/internal_tests/")]
+if not_run:
+    doc += "\nNot in the score (no record of their current content): " + ", ".join(
+        f"`{f}`" for f in not_run) + ".\n"
+if stale:
+    doc += "\nStale records (the file changed since; not in the score): " + ", ".join(
+        f"`{r[0]}` ({r[7]}, {r[2]})" for r in stale) + ".\n"
 doc += """
 ## Running it
 
