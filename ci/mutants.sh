@@ -19,8 +19,7 @@ fi
 
 results=docs/mutants/results.tsv
 run=()
-for f in $(git ls-files 'src/*.rs' 'src/**/*.rs' | sort -u |
-    grep -v -e '^src/internal_tests/' -e '^src/compile_fail_tests\.rs$'); do
+for f in $(scripts/mutants.sh --files); do
     blob=$(git hash-object "$f")
     if [ -f "$results" ] && cut -f2 "$results" | grep -qx "$blob"; then
         echo "  skip  $f (unchanged since its recorded run)"
