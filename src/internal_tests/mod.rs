@@ -2,8 +2,9 @@
 //! the boundary of every count limit (strong, link, weak, adopted floating count),
 //! each set near its limit and checked at exactly the boundary.
 
-mod cow;
 mod floating;
+// The weak handle's tests (weak.rs) are a child module of `shared::weak`, for its
+// private counts: declared there, with a path to this folder.
 
 /// Checks a count limit at its boundary in a child process (this test binary, running
 /// only the calling test): `at_limit` must return, and `past_limit` must abort the
