@@ -33,10 +33,11 @@ if [ ${#run[@]} -eq 0 ]; then
     exit 0
 fi
 
-# Estimate: mutants to run times the recorded seconds per mutant (viable or not).
+# Estimate: the recorded seconds per mutant (viable or not) times the mutants to run,
+# plus a minute for the unmutated baseline's build and test.
 n=$(cargo mutants --list -p mtsafe -E fmt $(printf -- '-f %s ' "${run[@]}") | wc -l)
 per=$(awk -F'\t' 'NR > 1 { s += $10; m += $4 + $5 + $6 + $7 } END { print (m ? s / m : 30) }' "$results")
-estimate=$(awk -v n="$n" -v p="$per" 'BEGIN { printf "%d", n * p }')
+estimate=$(awk -v n="$n" -v p="$per" 'BEGIN { printf "%d", 60 + n * p }')
 budget=${MUTANTS_BUDGET:-360}
 echo "cargo-mutants: $n mutants in ${#run[@]} changed file(s), about ${estimate}s (budget ${budget}s)"
 
