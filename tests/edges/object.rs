@@ -188,3 +188,25 @@ fn the_children_cookie_changes_with_each_add() {
     bin.add(named("b")).unwrap();
     assert_ne!(after, bin.children_cookie());
 }
+
+/// Types whose default names no other test takes, so their numbers start at 0.
+struct NumberingProbe;
+struct OtherProbe;
+
+#[test]
+fn default_names_count_from_zero_per_type_and_keep_their_own_prefix() {
+    std::thread::spawn(|| {
+        let names: Vec<String> = (0..3)
+            .map(|_| Object::new(NumberingProbe).sink().name())
+            .collect();
+        assert_eq!(
+            names,
+            ["numberingprobe0", "numberingprobe1", "numberingprobe2"]
+        );
+        // A second type on the same thread has a counter and a prefix of its own.
+        assert_eq!(Object::new(OtherProbe).sink().name(), "otherprobe0");
+        assert_eq!(Object::new(NumberingProbe).sink().name(), "numberingprobe3");
+    })
+    .join()
+    .unwrap();
+}
