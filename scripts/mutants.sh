@@ -84,6 +84,26 @@ missed = read_tsv("docs/mutants/missed.tsv")
 tot = {k: sum(int(r[i]) for r in rows) for k, i in
        (("caught", 3), ("missed", 4), ("timeout", 5), ("unviable", 6))}
 viable = tot["caught"] + tot["missed"] + tot["timeout"]
+# Each current survivor's reason class, from survivors.md: its full name (with the
+# line) if listed so, else its description; the section it is in says the class.
+import re as _re
+text = open("docs/mutants/survivors.md").read() if os.path.exists("docs/mutants/survivors.md") else ""
+cut = text.find("## Caught only outside")
+equivalent_part = text[:cut] if cut >= 0 else text
+outside_part = text[cut:] if cut >= 0 else ""
+def listed(part, name):
+    return "`" + name + "`" in part
+current_missed = [m for m in missed if m[1] in now]
+n_equiv = n_outside = n_unexplained = 0
+for m in current_missed:
+    full, what = m[2], m[2].split(": ", 1)[-1]
+    if listed(outside_part, full) or (not listed(equivalent_part, full) and listed(outside_part, what) and not listed(equivalent_part, what)):
+        n_outside += 1
+    elif listed(equivalent_part, full) or listed(equivalent_part, what):
+        n_equiv += 1
+    else:
+        n_unexplained += 1
+non_equiv = viable - n_equiv
 pct = lambda n: f"{100 * n / viable:.1f} %" if viable else "n/a"
 dates = sorted({r[7] for r in rows})
 commits = sorted({r[2] for r in rows})
@@ -111,8 +131,17 @@ The loom models, Miri and ThreadSanitizer are separate checks and are not run he
 timed out ({pct(tot['timeout'])}), **{tot['missed']} missed** ({pct(tot['missed'])}),
 {tot['unviable']} unviable; {len(rows)} files.
 
+Of the {tot['missed']} missed, {n_equiv} are equivalent mutants (no result changes, so
+no test can tell), {n_outside} are left to checks outside `cargo test`, and
+{n_unexplained} have no stated reason yet. Leaving the equivalent ones out:
+**{tot['caught']} of {non_equiv} caught ({(100 * tot['caught'] / non_equiv) if non_equiv else 0:.1f} %)**,
+{tot['caught'] + tot['timeout']} of {non_equiv} caught or timed out
+({(100 * (tot['caught'] + tot['timeout']) / non_equiv) if non_equiv else 0:.1f} %).
+
 - Run on: {', '.join(dates) or 'never'}, at commit {', '.join(commits) or '-'}
-  (per file below: a file is run again only when its content changes).
+  (per file below: the commit of the branch the run was made on, which a later
+  rebase may have rewritten; the file's content is pinned by its blob hash, and a
+  file is run again only when its content changes).
 - Machine: {'; '.join(cpus) or '-'}; build and test time of the mutants, summed over the
   files: {seconds // 60} min {seconds % 60} s.
 - Each survivor and why no test of `cargo test` catches it:
