@@ -53,6 +53,8 @@ pub mod buffer;
 mod compile_fail_tests;
 mod cookie_list;
 pub mod docs;
+#[cfg(test)]
+mod internal_tests;
 mod object;
 mod object_lock;
 mod property;

@@ -139,6 +139,14 @@ impl FloatState {
     }
 }
 
+/// The state word, for the count-limit tests in `internal_tests`.
+#[cfg(test)]
+impl FloatState {
+    pub(crate) fn word(&self) -> &AtomicU64 {
+        &self.0
+    }
+}
+
 /// A reference to a new object that nobody owns yet: GLib's floating reference.
 ///
 /// Constructors of objects return one ([`Object::new`]). It is sunk exactly once:

@@ -189,6 +189,12 @@ impl<T> fmt::Debug for WeakShared<T> {
     }
 }
 
+/// The weak handle's boundary and identity tests, kept with the crate's other
+/// internal tests.
+#[cfg(test)]
+#[path = "../internal_tests/weak.rs"]
+mod internal_tests;
+
 #[cfg(test)]
 mod tests {
     use super::*;
