@@ -16,3 +16,6 @@ pub mod benchmarks {}
 
 #[doc = include_str!("../../docs/limitations.md")]
 pub mod limitations {}
+
+#[doc = include_str!("../../docs/mutants.md")]
+pub mod mutants {}
