@@ -312,6 +312,26 @@ MUTANTS = [
      "self.strong.load(Ordering::Acquire) == 1",
      "self.strong.load(Ordering::Relaxed) == 1",
      "loom_buffer_pool"),
+    # The cargo-mutants survivors that only a loom model can catch
+    # (docs/mutants/survivors.md, "Caught only outside `cargo test`").
+    ("object lock: a waiter parks while the lock is held without the parked flag",
+     "object-lock-waiter-parks-without-parked-flag",
+     "now & PARKED != 0 && now & !PARKED != 0",
+     "now & PARKED != 0 || now & !PARKED != 0",
+     "loom_object_lock"),
+    ("hierarchy: one lock order for every object", "hierarchy-one-lock-order-for-every-object",
+     "return self.inner.lock_order;",
+     "return 0;",
+     "loom_hierarchy", ["opposite_adds"]),
+    ("parent link: a link that lost the race keeps its count on the parent",
+     "link-lost-race-keeps-its-count",
+     "parent.header().undo_link();",
+     "let _ = parent.header();",
+     "loom_parent_link"),
+    ("cookie list: the loom stall clock never expires", "stall-clock-never-expires",
+     "self.calls >= STALL_ROUNDS",
+     "self.calls < STALL_ROUNDS",
+     "loom_cookie_list"),
 ]
 
 

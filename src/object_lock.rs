@@ -244,6 +244,7 @@ impl<S> ObjectLock<S> {
                 park(self.word_key(), || {
                     // Relaxed: read under the bucket lock (module docs).
                     let now = self.word.load(Ordering::Relaxed);
+                    // loom-mutant: object-lock-waiter-parks-without-parked-flag
                     now & PARKED != 0 && now & !PARKED != 0
                 });
             }

@@ -35,6 +35,7 @@ impl<T> Object<T> {
         #[cfg(not(loom))]
         return self.value_ptr().addr() as u64;
         #[cfg(loom)]
+        // loom-mutant: hierarchy-one-lock-order-for-every-object
         return self.inner.lock_order;
     }
 

@@ -290,6 +290,7 @@ impl ParentLink {
         ) {
             Ok(_) => Ok(()),
             Err(_) => {
+                // loom-mutant: link-lost-race-keeps-its-count
                 parent.header().undo_link();
                 Err(LinkError::AlreadyLinked)
             }

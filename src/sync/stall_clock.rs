@@ -61,6 +61,7 @@ impl StallClock {
         #[cfg(loom)]
         {
             self.calls += 1;
+            // loom-mutant: stall-clock-never-expires
             self.calls >= STALL_ROUNDS
         }
     }
