@@ -21,31 +21,13 @@ if [ -z "$cmd" ] || [ -z "$dir" ]; then
     exit 2
 fi
 
-wait_gone() {
-    for _ in $(seq 1 30); do
-        kill -0 "$1" 2>/dev/null || return 0
-        sleep 0.1
-    done
-}
+. "$(cd "$(dirname "$0")" && pwd)/stop-pid.sh"
 
 stop_pid() { # NAME
     local f="$dir/$1.pid" pid
     [ -f "$f" ] || return 0
     pid=$(cat "$f")
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        wait_gone "$pid"
-        if kill -0 "$pid" 2>/dev/null; then
-            echo "desktop-session: $1 pid $pid ignored SIGTERM; SIGKILL" >&2
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-        wait "$pid" 2>/dev/null || true
-        wait_gone "$pid"
-    fi
-    if kill -0 "$pid" 2>/dev/null; then
-        echo "desktop-session: $1 pid $pid is still running" >&2
-        return 1
-    fi
+    stop_by_pid "desktop-session: $1" "$pid" || return 1
     rm -f "$f"
     echo "desktop-session: stopped $1 pid $pid" >&2
 }

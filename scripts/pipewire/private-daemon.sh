@@ -19,13 +19,7 @@ if [ -z "$cmd" ] || [ -z "$dir" ]; then
     exit 2
 fi
 
-# Waits up to 3 s for process $1 to be gone.
-wait_gone() {
-    for _ in $(seq 1 30); do
-        kill -0 "$1" 2>/dev/null || return 0
-        sleep 0.1
-    done
-}
+. "$here/stop-pid.sh"
 
 case "$cmd" in
 start)
@@ -73,21 +67,7 @@ ENV
 stop)
     [ -f "$dir/pid" ] || { echo "private-daemon: no $dir/pid" >&2; exit 1; }
     pid=$(cat "$dir/pid")
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid"
-        wait_gone "$pid"
-        if kill -0 "$pid" 2>/dev/null; then
-            echo "private-daemon: pid $pid ignored SIGTERM; SIGKILL" >&2
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-        # Reap it if it is our child; otherwise wait until it is gone.
-        wait "$pid" 2>/dev/null || true
-        wait_gone "$pid"
-    fi
-    if kill -0 "$pid" 2>/dev/null; then
-        echo "private-daemon: pid $pid is still running" >&2
-        exit 1
-    fi
+    stop_by_pid private-daemon: "$pid" || exit 1
     rm -f "$dir/pid"
     echo "private-daemon: stopped pid $pid" >&2
     ;;
