@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Runs every benchmark and rewrites docs/benchmarks.md from that one run: the
-# machine and versions, the tables and targets of each section, the SVG charts
-# (benches/figures/*.svg) and the instruction counts. Nothing in its generated blocks
-# is typed by hand; the targets come from benches/targets.toml.
+# Runs every benchmark and rewrites docs/benchmarks.md and README.md's summary table
+# from that one run: the machine and versions, the tables and targets of each
+# section, the SVG charts (benches/figures/*.svg) and the instruction counts. Nothing
+# in its generated blocks is typed by hand; the targets come from benches/targets.toml.
 #
-#   scripts/bench-readme.sh             the full run (about 20 minutes on 2 cores)
+#   scripts/bench-readme.sh             the full run (about 30 minutes on 2 cores)
 #   scripts/bench-readme.sh --quick     shorter criterion runs (1 s warm-up, 2 s measurement)
 #   scripts/bench-readme.sh --no-run    regenerate the document from the last run's results
 #   scripts/bench-readme.sh -- ARGS     pass ARGS to criterion
@@ -96,4 +96,5 @@ if [ ! -f "$criterion/mtsafe-instruction-counts.md" ]; then
 fi
 python3 scripts/bench-table.py --criterion "$criterion" --doc docs/benchmarks.md \
     --block "instructions=$criterion/mtsafe-instruction-counts.md"
+python3 scripts/bench-table.py --criterion "$criterion" --doc README.md summary
 step "done"

@@ -10,7 +10,8 @@ Usage:
   scripts/bench-table.py [--criterion DIR] [--doc FILE] [--svg-dir DIR]
                          [--block NAME=FILE ...] [SECTION ...]
 
-  SECTION      one of the SECTIONS below (default: all of them, and `machine`)
+  SECTION      one of the SECTIONS below (default: all of them, `machine` and
+               `summary`, the table of headline rows README.md repeats)
   --criterion  criterion's result directory (default: $CARGO_TARGET_DIR/criterion,
                else target/criterion)
   --doc        rewrite the text between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`
@@ -504,6 +505,89 @@ def machine_markdown(criterion):
             f"{'; machine load average at the start ' + run['load'] if run.get('load') else ''}.\n")
 
 
+
+# The summary table of README.md and docs/benchmarks.md: one row per claim, each
+# figure read from the same criterion results as the sections' tables.
+# (label, group, mtsafe entries joined by " / ", peers as (label, entry)).
+SUMMARY = [
+    ("`ObjectLock`, two threads on one lock", "object_lock_2_threads", ["mtsafe_ObjectLock"],
+     [("parking_lot", "parking_lot_Mutex"), ("std", "std_Mutex")]),
+    ("the same in gst-bench", "gst_object_lock_2_threads", ["mtsafe_ObjectLock"],
+     [("parking_lot", "parking_lot_Mutex"), ("`GST_OBJECT_LOCK`", "gstreamer_GST_OBJECT_LOCK")]),
+    ("`CowShared` ref/unref, two threads", "gst_ref_unref_2_threads", ["mtsafe_CowShared"],
+     [("`Arc`", "std_Arc"), ("`GstBuffer`", "gstreamer_Buffer")]),
+    ("create + add + remove, one thread", "create_add_remove", ["mtsafe_Object_new_add_remove"],
+     [("`Arc` + `Mutex<Vec>`", "Arc_new_Vec_push_remove")]),
+    ("the same, two threads on two trees, per thread", "create_add_remove_2_threads",
+     ["mtsafe_separate_trees"], [("peer", "Arc_Mutex_Vec_separate_lists")]),
+    ("the same, two threads on one tree, per thread", "create_add_remove_2_threads",
+     ["mtsafe_one_tree"], [("peer, one list", "Arc_Mutex_Vec_one_list")]),
+    ("gst-bench make + add + remove, one thread", "gst_make_add_remove",
+     ["mtsafe_Object_new_add_remove"],
+     [("GStreamer `identity`", "gstreamer_identity"), ("peer", "arc_new_mutex_vec")]),
+    ("the same, two threads on two bins", "gst_make_add_remove_2_threads",
+     ["mtsafe_Object_new_add_remove"],
+     [("GStreamer `identity`", "gstreamer_identity"), ("peer", "arc_new_mutex_vec")]),
+    ("pool cycle: acquire, fill, share, release", "gst_pool_cycle", ["mtsafe_BufferPool"],
+     [("`GstBufferPool`", "gstreamer_BufferPool"), ("`ArrayQueue` free list", "crossbeam_ArrayQueue")]),
+    ("pass over 1000 `Arc` items, `fold` / `foreach` / `next()` loop", "pass_1000",
+     ["cookie_list_fold", "cookie_list_foreach", "cookie_list_iter"],
+     [("floor (`Vec` clone + drop)", "floor_vec_clone_drop")]),
+]
+
+# Contended rows: (label, group, the per-item-locking peer).
+SUMMARY_CONTENDED = [
+    ("contended passes, 1000 items, paced writer", "contended_pass_1000"),
+    ("contended passes, 10 000 items, paced writer", "contended_pass_10000"),
+    ("contended passes, 1000 items, unpaced writer", "contended_unpaced_1000"),
+]
+
+
+def summary_markdown(criterion, doc=None):
+    def get(group, name):
+        entries = load(criterion, group)
+        if entries is None:
+            sys.exit(f"summary: no criterion results for {group} under {criterion}")
+        e = next((e for e in entries if e.name == name), None)
+        if e is None:
+            sys.exit(f"summary: no entry {name} in {group}")
+        return e
+    path = os.path.join(criterion, "mtsafe-run.json")
+    cpu = json.load(open(path))["cpu"] if os.path.isfile(path) else "unknown CPU"
+    where = os.path.join(ROOT, "docs", "benchmarks.md")
+    link = os.path.relpath(where, os.path.dirname(os.path.abspath(doc))) if doc else where
+    run = "below" if link == "benchmarks.md" else f"in [docs/benchmarks.md]({link})"
+    out = [f"Criterion medians of the full run described {run} ({cpu}); peers in the "
+           "same run, "
+           "ratios are mtsafe's median over the peer's.", "",
+           "| what | mtsafe | peers (same run) |", "|---|---:|---|"]
+    for label, group, ours, peers in SUMMARY:
+        mine = [get(group, n) for n in ours]
+        cells = []
+        for plabel, pname in peers:
+            p = get(group, pname)
+            ratios = " / ".join(f"{m.median / p.median:.2f}×" for m in mine)
+            cells.append(f"{plabel} {fmt_time(p.median)} ({ratios})")
+        mine_s = " / ".join(fmt_time(m.median) for m in mine)
+        out.append(f"| {label} (`{group}`) | {mine_s} | {'; '.join(cells)} |")
+    for label, group in SUMMARY_CONTENDED:
+        ours, peer = get(group, "cookie_list_iter"), get(group, "locked_cookie_iter")
+        foreach = get(group, "cookie_list_foreach")
+        s, f, p = ours.stats, foreach.stats, peer.stats
+        if not (s and f and p):
+            sys.exit(f"summary: {group} has no contended.json")
+        out.append(
+            f"| {label} (`{group}`) | {fmt_count(s['passes_per_s'])} passes/s (`next()`), "
+            f"{fmt_count(f['passes_per_s'])} (`foreach`); "
+            f"{s['abandoned'] + f['abandoned']} abandoned; at most "
+            f"{max(s['max_resyncs'], f['max_resyncs'])} resyncs; writer "
+            f"{fmt_count(s['writes_per_s'])} changes/s, longest change "
+            f"{fmt_time(s['longest_change_ns'])} | per-item-locking `GstIterator` shape: "
+            f"{fmt_count(p['passes_per_s'])} passes/s, {fmt_count(p['abandoned'])} of "
+            f"{fmt_count(p['attempted'])} abandoned |")
+    return "\n".join(out) + "\n"
+
+
 def replace_block(readme_text, name, text):
     begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     if begin not in readme_text or end not in readme_text:
@@ -523,14 +607,17 @@ def main():
     ap.add_argument("--block", action="append", default=[])
     ap.add_argument("sections", nargs="*")
     args = ap.parse_args()
-    names = args.sections or ["machine", *SECTIONS]
+    names = args.sections or ["machine", "summary", *SECTIONS]
     for n in names:
-        if n != "machine" and n not in SECTIONS:
-            sys.exit(f"unknown section {n!r}; known: machine, {', '.join(SECTIONS)}")
+        if n not in ("machine", "summary") and n not in SECTIONS:
+            sys.exit(f"unknown section {n!r}; known: machine, summary, {', '.join(SECTIONS)}")
     blocks = {}
     for n in names:
         if n == "machine":
             blocks[n] = machine_markdown(args.criterion)
+            continue
+        if n == "summary":
+            blocks[n] = summary_markdown(args.criterion, args.readme)
             continue
         link = None
         if args.readme:
