@@ -15,7 +15,11 @@
 //!   parent (sunk), removed again (destroyed): `Object::new` + `add` + `remove`,
 //!   against `Arc::new` + `Vec` push + remove under a `parking_lot::Mutex` (what a
 //!   hand-rolled children list costs, with none of the rules), and the same with an
-//!   explicit name (`Object::with_name`).
+//!   explicit name (`Object::with_name`). `rules_floor_Arc_locks` is the least any
+//!   implementation of mtsafe's rules could do for the same cycle, built from
+//!   `parking_lot` mutexes and `Arc` (`rules_floor_cycle`: four lock round trips for
+//!   the add, three for the remove, the weak parent link and the floating flag): the
+//!   lower bound under the rules, beside the peer that has none.
 //!
 //! - `object_lock_2_threads`: the same lock + increment + unlock on this thread while a
 //!   second thread does it to the same lock in a loop (`support::timed_against`).
@@ -37,6 +41,9 @@ use mtsafe::{Object, ObjectLock, Property};
 
 mod support;
 use support::{both_at_once, timed_against, warm_up, warm_up_custom};
+#[path = "support/cycles.rs"]
+mod cycles;
+use cycles::{cycle, element, peer_cycle, rules_floor_cycle, Element, Node};
 
 fn object_lock(c: &mut Criterion) {
     let mut g = c.benchmark_group("object_lock");
@@ -127,16 +134,6 @@ fn object_name(c: &mut Criterion) {
     g.finish();
 }
 
-struct Element {
-    _state: ObjectLock<u32>,
-}
-
-fn element() -> Element {
-    Element {
-        _state: ObjectLock::new(0),
-    }
-}
-
 fn create_add_remove(c: &mut Criterion) {
     let mut g = c.benchmark_group("create_add_remove");
     let bin = Object::with_name("bin", element()).sink();
@@ -153,23 +150,11 @@ fn create_add_remove(c: &mut Criterion) {
     g.bench_function("Arc_new_Vec_push_remove", |b| {
         b.iter(|| peer_cycle(&children))
     });
+    let parent = Arc::new(Node::default());
+    g.bench_function("rules_floor_Arc_locks", |b| {
+        b.iter(|| rules_floor_cycle(&parent))
+    });
     g.finish();
-}
-
-/// One create + add + remove cycle on `bin` (the child is destroyed by the remove).
-fn cycle(bin: &Object<Element>) {
-    let child = Object::new(element()).sink();
-    bin.add(&child).unwrap();
-    bin.remove(&child).unwrap();
-}
-
-/// The peers' cycle: `Arc::new` + push + find and remove under a mutex.
-fn peer_cycle(children: &parking_lot::Mutex<Vec<Arc<Element>>>) {
-    let child = Arc::new(element());
-    children.lock().push(Arc::clone(&child));
-    let mut list = children.lock();
-    let at = list.iter().position(|c| Arc::ptr_eq(c, &child)).unwrap();
-    drop(list.remove(at));
 }
 
 fn create_add_remove_2_threads(c: &mut Criterion) {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every benchmark and rewrites docs/benchmarks.md and README.md's summary table
 # from that one run: the machine and versions, the tables and targets of each
-# section, the SVG charts (benches/figures/*.svg) and the instruction counts. Nothing
-# in its generated blocks is typed by hand; the targets come from benches/targets.toml.
+# section, the SVG charts (benches/figures/*.svg), the instruction counts and the
+# locked-instruction counts of create + add + remove. Nothing in its generated blocks
+# is typed by hand; the targets come from benches/targets.toml.
 #
 #   scripts/bench-readme.sh             the full run (about 30 minutes on 2 cores)
 #   scripts/bench-readme.sh --quick     shorter criterion runs (1 s warm-up, 2 s measurement)
@@ -68,6 +69,8 @@ if $run; then
     # The script reads its binary from ./target whatever CARGO_TARGET_DIR says.
     env -u CARGO_TARGET_DIR scripts/instruction-counts.sh | tee "$counts"
     cp "$counts" "$criterion/mtsafe-instruction-counts.md"
+    step "locked instructions per create + add + remove (callgrind)"
+    scripts/locked-counts.py --by-function | tee "$criterion/mtsafe-locked-counts.md"
 
     step "recording the machine and versions"
     python3 - "$criterion/mtsafe-run.json" "$started_at" "$load" "${criterion_args[*]}" <<'PY'
@@ -90,11 +93,12 @@ PY
 fi
 
 step "docs/benchmarks.md and benches/figures/*.svg"
-if [ ! -f "$criterion/mtsafe-instruction-counts.md" ]; then
+if [ ! -f "$criterion/mtsafe-instruction-counts.md" ] || [ ! -f "$criterion/mtsafe-locked-counts.md" ]; then
     echo "no instruction counts in $criterion: run without --no-run first" >&2
     exit 1
 fi
 python3 scripts/bench-table.py --criterion "$criterion" --doc docs/benchmarks.md \
-    --block "instructions=$criterion/mtsafe-instruction-counts.md"
+    --block "instructions=$criterion/mtsafe-instruction-counts.md" \
+    --block "locked=$criterion/mtsafe-locked-counts.md"
 python3 scripts/bench-table.py --criterion "$criterion" --doc README.md summary
 step "done"
