@@ -9,6 +9,12 @@
 #   scripts/bench-readme.sh --quick     shorter criterion runs (1 s warm-up, 2 s measurement)
 #   scripts/bench-readme.sh --no-run    regenerate the document from the last run's results
 #   scripts/bench-readme.sh -- ARGS     pass ARGS to criterion
+#   scripts/bench-readme.sh --only BENCH [FILTER]
+#                                       re-run one bench (cow, cookie_list, object or
+#                                       pool; FILTER: a criterion filter, e.g. pass_1000)
+#                                       over the last full run's results, after a change
+#                                       to what it measures; the document then names the
+#                                       re-run, its date and load, beside the full run's
 #
 # Needs root on Debian 12 the first time: it installs libgstreamer1.0-dev (through
 # gst-bench/setup.sh) and valgrind where they are missing. Run it on a quiet machine:
@@ -18,11 +24,18 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 run=true
+only=
+only_filter=
 criterion_args=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) criterion_args+=(--warm-up-time 1 --measurement-time 2) ;;
         --no-run) run=false ;;
+        --only)
+            only=${2:?--only needs a bench name}
+            shift
+            if [ $# -gt 1 ] && [ "${2:0:2}" != "--" ]; then only_filter=$2; shift; fi
+            ;;
         --) shift; criterion_args+=("$@"); break ;;
         *) echo "unknown option $1 (see the head of $0)" >&2; exit 2 ;;
     esac
@@ -35,6 +48,34 @@ started=$(date +%s)
 step() { printf '\n==== %s  [%ss]\n' "$*" "$(($(date +%s) - started))"; }
 counts=$(mktemp)
 trap 'rm -f "$counts"' EXIT
+
+if $run && [ -n "$only" ]; then
+    case $only in
+        cow | cookie_list | object | pool) ;;
+        *) echo "--only: unknown bench $only (cow, cookie_list, object, pool)" >&2; exit 2 ;;
+    esac
+    if [ ! -f "$criterion/mtsafe-run.json" ]; then
+        echo "--only re-runs over a full run's results: run without --only first" >&2
+        exit 1
+    fi
+    load=$(cut -d' ' -f1-3 /proc/loadavg)
+    started_at=$(date -u '+%Y-%m-%d %H:%M UTC')
+    step "cargo bench --bench $only $only_filter"
+    cargo bench --bench "$only" -- $only_filter "${criterion_args[@]}"
+    if [ "$only" = object ]; then
+        step "locked instructions per create + add + remove (callgrind)"
+        scripts/locked-counts.py --by-function | tee "$criterion/mtsafe-locked-counts.md"
+    fi
+    python3 - "$criterion/mtsafe-run.json" "$only${only_filter:+ $only_filter}" "$started_at" "$load" "${criterion_args[*]}" <<'PY'
+import json, sys
+path, what, date, load, args = sys.argv[1:6]
+run = json.load(open(path))
+run.setdefault("reruns", []).append({"what": what, "date": date, "load": load,
+                                     "criterion_args": args})
+json.dump(run, open(path, "w"), indent=1)
+PY
+    run=false
+fi
 
 if $run; then
     step "GStreamer development files"

@@ -506,7 +506,13 @@ def machine_markdown(criterion):
             f"{run['date']}: {run['cpu']} ({run['cores']} cores), {run['os']}; "
             f"{run['rustc']}; GStreamer {run['gstreamer']}; {crates}; criterion "
             f"settings: {run['criterion_args'] or 'its defaults (3 s warm-up, 5 s measurement, 100 samples)'}"
-            f"{'; machine load average at the start ' + run['load'] if run.get('load') else ''}.\n")
+            f"{'; machine load average at the start ' + run['load'] if run.get('load') else ''}."
+            + "".join(f" Re-run since with `scripts/bench-readme.sh --only`: `{r['what']}` on "
+                      f"{r['date']} (load average {r['load']}"
+                      f"{', criterion settings ' + r['criterion_args'] if r['criterion_args'] else ''}): "
+                      "its groups' figures come from that re-run."
+                      for r in run.get("reruns", []))
+            + "\n")
 
 
 
