@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Mutation check of the src/ files changed since their recorded cargo-mutants run
-# (docs/mutants/results.tsv, one row per file keyed by its git blob hash):
-# - a file whose content has a row is skipped: its record stands;
-# - a file that has a record under another content (changed since) is run whole by
+# (docs/mutants/results.tsv, one row per file keyed by the hash of its code without
+# comments or layout, scripts/mutants-key.py):
+# - a file whose code has a row is skipped: its record stands (a change to comments
+#   or layout only keeps it);
+# - a file that has a record under other code (changed since) is run whole by
 #   `scripts/mutants.sh --check`, which replaces its row and fails on a survivor that
 #   docs/mutants/survivors.md does not explain, when the changed files fit the budget
 #   (MUTANTS_BUDGET seconds, default 360, estimated from the recorded seconds per
@@ -21,8 +23,8 @@ recorded_paths=$(cut -f1 "$results" | tail -n +2)
 run=()
 never=()
 for f in $(scripts/mutants.sh --files); do
-    blob=$(git hash-object "$f")
-    if cut -f2 "$results" | grep -qx "$blob"; then
+    key=$(scripts/mutants-key.py "$f" | sed 's/^.*=//')
+    if cut -f2 "$results" | grep -qx "$key"; then
         echo "  skip  $f (unchanged since its recorded run)"
     elif grep -qx "$f" <<<"$recorded_paths"; then
         echo "  RUN   $f (changed since its recorded run)"

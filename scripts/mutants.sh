@@ -7,9 +7,10 @@
 # Runs cargo-mutants on the given src/ files (default: every .rs file under src/
 # that has functions; `src/internal_tests/` and the doctest-only
 # `src/compile_fail_tests.rs` are tests, not code under test) and records, per file:
-# - docs/mutants/results.tsv: one row per file, keyed by the file's git blob hash
-#   (`git hash-object FILE`), so a file moved unchanged keeps its record and a changed
-#   file is run again (ci/mutants.sh runs exactly the files whose blob has no row);
+# - docs/mutants/results.tsv: one row per file, keyed by the hash of the file's code
+#   without comments or layout (`scripts/mutants-key.py FILE`), so a file moved, or
+#   changed in comments or layout only, keeps its record and a file whose code changed
+#   is run again (ci/mutants.sh runs exactly the files whose key has no row);
 # - docs/mutants/missed.tsv: every mutant that survived, one row each;
 # - docs/mutants/survivors.md (kept by hand): each survivor with the reason no test of
 #   `cargo test` catches it. A survivor not listed there is appended under
@@ -71,12 +72,14 @@ def read_tsv(path):
     return [l.rstrip("\n").split("\t") for l in open(path)][1:]
 
 import subprocess
-# Only rows whose blob is the content of a src file now count (a file moved unchanged
-# keeps its row, under its new path); the others are listed as stale.
+# Only rows whose key is the code of a src file now count (a file moved unchanged, or
+# changed in comments or layout only, keeps its row, under its new path); the others
+# are listed as stale.
 src = subprocess.run(["git", "ls-files", "src"], capture_output=True, text=True).stdout.split()
 src = [f for f in src if f.endswith(".rs") and os.path.exists(f)]
-now = dict(zip(subprocess.run(["git", "hash-object", *src], capture_output=True,
-                              text=True).stdout.split(), src))
+keys = subprocess.run(["scripts/mutants-key.py", *src], capture_output=True, text=True,
+                      check=True).stdout.split()
+now = {k.split("=", 1)[1]: k.split("=", 1)[0] for k in keys}
 all_rows = read_tsv("docs/mutants/results.tsv")
 rows = [r[:0] + [now[r[1]]] + r[1:] for r in all_rows if r[1] in now]
 stale = [r for r in all_rows if r[1] not in now]
@@ -143,8 +146,9 @@ no test can tell), {n_outside} are left to checks outside `cargo test`, and
 
 - Run on: {', '.join(dates) or 'never'}, at commit {', '.join(commits) or '-'}
   (per file below: the commit of the branch the run was made on, which a later
-  rebase may have rewritten; the file's content is pinned by its blob hash, and a
-  file is run again only when its content changes).
+  rebase may have rewritten; the file's code is pinned by its key, the hash of its
+  code without comments or layout (`scripts/mutants-key.py`), and a file is run again
+  only when its code changes).
 - Machine: {'; '.join(cpus) or '-'}; build and test time of the mutants, summed over the
   files: {seconds // 60} min {seconds % 60} s.
 - Each survivor and why no test of `cargo test` catches it:
@@ -201,8 +205,9 @@ while [ $# -gt 0 ]; do
     # records nothing (the files' rows need whole runs).
     --in-diff) in_diff=$(realpath "$2"); shift ;;
     # Only the files' recorded survivors, again (after tests were added): each one
-    # now caught moves from missed to caught in the file's row. The file's content
-    # must be the one recorded.
+    # now caught moves from missed to caught in the file's row. The file's code must
+    # be the one recorded, and its lines too: survivors are named with their line, so
+    # after a change to comments or layout above one, run the whole file instead.
     --recheck) recheck=1 ;;
     # The files a whole run covers, one a line; nothing is run.
     --files) list_only=1 ;;
@@ -264,9 +269,10 @@ for path in want:
     shutil.copymode(path, dest)
 ' "$tree"
 
-# Each file's blob as copied, before the run: the working tree may change meanwhile.
-blobs=()
-for f in "${files[@]}"; do blobs+=("$f=$(git hash-object "$tree/$f")"); done
+# Each file's key (scripts/mutants-key.py) as copied, before the run: the working tree
+# may change meanwhile.
+keys=()
+for f in "${files[@]}"; do keys+=("$f=$(scripts/mutants-key.py "$tree/$f" | sed 's/^.*=//')"); done
 
 commit=$(git rev-parse --short=12 HEAD)
 dirty=$(git status --porcelain -- src tests | head -1)
@@ -301,13 +307,13 @@ fi
 local re_args=()
 if [ -n "$recheck" ]; then
     local re
-    re=$(python3 - "${blobs[@]}" <<'PY'
+    re=$(python3 - "${keys[@]}" <<'PY'
 import sys
-blobs = dict(a.split("=", 1) for a in sys.argv[1:])
+keys = dict(a.split("=", 1) for a in sys.argv[1:])
 rows = [l.rstrip("\n").split("\t") for l in open("docs/mutants/missed.tsv")][1:]
 meta = set("\\.+*?()|[]{}^$#&-~")
 esc = lambda t: "".join("\\" + c if c in meta else c for c in t)
-names = sorted({r[2] for r in rows if blobs.get(r[0]) == r[1]})
+names = sorted({r[2] for r in rows if keys.get(r[0]) == r[1]})
 print("|".join("^" + esc(n) + "$" for n in names))
 PY
 )
@@ -352,15 +358,15 @@ elapsed=$(($(date +%s) - started))
 exec 9>target/mutants.lock
 flock 9
 python3 - "$out/mutants.out" "$commit" "$cpu ($cores cores)" "$elapsed" "$check" "$tests_run" "${in_diff:+1}" "$recheck" \
-    "${blobs[@]}" <<'PY'
+    "${keys[@]}" <<'PY'
 import json, os, re, sys, datetime
 
 out, commit, cpu, elapsed, check, tests_run, partial, recheck = sys.argv[1:9]
-blobs = dict(arg.split("=", 1) for arg in sys.argv[9:])
+keys = dict(arg.split("=", 1) for arg in sys.argv[9:])
 results_path, missed_path = "docs/mutants/results.tsv", "docs/mutants/missed.tsv"
 survivors_path = "docs/mutants/survivors.md"
 os.makedirs("docs/mutants", exist_ok=True)
-HEADER = ["file", "blob", "commit", "caught", "missed", "timeout", "unviable",
+HEADER = ["file", "code", "commit", "caught", "missed", "timeout", "unviable",
           "date", "cpu", "seconds", "tests"]
 
 def lines(name):
@@ -372,7 +378,7 @@ def split(line):
     m = re.match(r"^(.*?):\d+:\d+: (.*)$", line)
     return (m.group(1), m.group(2)) if m else (line.split(":", 1)[0], line)
 
-counts = {f: {"caught": 0, "missed": 0, "timeout": 0, "unviable": 0} for f in blobs}
+counts = {f: {"caught": 0, "missed": 0, "timeout": 0, "unviable": 0} for f in keys}
 survivors = []
 for kind in ("caught", "missed", "timeout", "unviable"):
     for line in lines(kind + ".txt"):
@@ -383,7 +389,7 @@ for kind in ("caught", "missed", "timeout", "unviable"):
                 survivors.append((f, what, line))
 
 # Time per file: the build and test phases of its mutants.
-seconds = {f: 0.0 for f in blobs}
+seconds = {f: 0.0 for f in keys}
 try:
     outcomes = json.load(open(os.path.join(out, "outcomes.json")))["outcomes"]
 except (OSError, KeyError, ValueError):
@@ -404,27 +410,27 @@ def read_tsv(path):
     rows = [l.rstrip("\n").split("\t") for l in open(path)]
     return rows[1:]
 
-rows = [r for r in read_tsv(results_path) if r[0] not in blobs and r[1] not in blobs.values()]
+rows = [r for r in read_tsv(results_path) if r[0] not in keys and r[1] not in keys.values()]
 
 if recheck:
     # Exactly the recorded survivors ran (by full name): those not missed now are
     # caught now, or time out; the source is unchanged, only tests were added.
     rows = read_tsv(results_path)
     old_missed = read_tsv(missed_path)
-    kept = [r for r in old_missed if not (r[0] in blobs and r[1] == blobs[r[0]])]
-    for f in blobs:
-        before = sum(1 for r in old_missed if r[0] == f and r[1] == blobs[f])
+    kept = [r for r in old_missed if not (r[0] in keys and r[1] == keys[r[0]])]
+    for f in keys:
+        before = sum(1 for r in old_missed if r[0] == f and r[1] == keys[f])
         left = sum(1 for g, _, _ in survivors if g == f)
         caught = counts[f]["caught"]
         timed = counts[f]["timeout"]
         assert caught + timed + left == before, (f, before, caught, timed, left)
         for r in rows:
-            if r[0] == f and r[1] == blobs[f]:
+            if r[0] == f and r[1] == keys[f]:
                 r[3] = str(int(r[3]) + caught)
                 r[4] = str(int(r[4]) - caught - timed)
                 r[5] = str(int(r[5]) + timed)
                 r[7], r[2] = today, commit
-        kept += [[f, blobs[f], line] for g, _, line in survivors if g == f]
+        kept += [[f, keys[f], line] for g, _, line in survivors if g == f]
         print(f"{f}: of {before} recorded survivors, {caught} now caught, {timed} time out, {left} left")
     rows.sort()
     with open(results_path, "w") as w:
@@ -433,13 +439,13 @@ if recheck:
             w.write("\t".join(r) + "\n")
     kept.sort()
     with open(missed_path, "w") as w:
-        w.write("file\tblob\tmutant\n")
+        w.write("file\tcode\tmutant\n")
         for r in kept:
             w.write("\t".join(r) + "\n")
 elif not partial:
-    for f, blob in blobs.items():
+    for f, key in keys.items():
         c = counts[f]
-        rows.append([f, blob, commit, str(c["caught"]), str(c["missed"]), str(c["timeout"]),
+        rows.append([f, key, commit, str(c["caught"]), str(c["missed"]), str(c["timeout"]),
                      str(c["unviable"]), today, cpu, str(round(seconds[f])), tests_run])
     rows.sort()
     with open(results_path, "w") as w:
@@ -447,11 +453,11 @@ elif not partial:
         for r in rows:
             w.write("\t".join(r) + "\n")
 
-    missed = [r for r in read_tsv(missed_path) if r[0] not in blobs]
-    missed += [[f, blobs[f], line] for f, what, line in survivors]
+    missed = [r for r in read_tsv(missed_path) if r[0] not in keys]
+    missed += [[f, keys[f], line] for f, what, line in survivors]
     missed.sort()
     with open(missed_path, "w") as w:
-        w.write("file\tblob\tmutant\n")
+        w.write("file\tcode\tmutant\n")
         for r in missed:
             w.write("\t".join(r) + "\n")
 
@@ -467,7 +473,7 @@ if new:
         w.write(listed)
 
 print(f"\n{'file':40} {'caught':>6} {'missed':>6} {'timeout':>7} {'unviable':>8} {'seconds':>7}")
-for f in blobs:
+for f in keys:
     c = counts[f]
     print(f"{f:40} {c['caught']:>6} {c['missed']:>6} {c['timeout']:>7} {c['unviable']:>8} {round(seconds[f]):>7}")
 for f, what in new:
