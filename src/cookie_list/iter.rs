@@ -339,10 +339,8 @@ impl<T: Clone> ResyncIterator for CookieIter<'_, T> {
     fn next(&mut self) -> Result<Option<T>, Resync> {
         // Relaxed: a step at the iterator's cookie reads only its own version,
         // which it cloned under the list's lock, so this load orders nothing; the
-        // mismatch path below loads again with Acquire. (An Acquire here would also
-        // make the compiler reload the iterator's fields after it, on every step.)
-        // The cookie is compared before the position is touched; on a mismatch
-        // nothing changes.
+        // mismatch path below loads again with Acquire. The cookie is compared
+        // before the position is touched; on a mismatch nothing changes.
         // loom-mutant: cookie-list-next-checks-cookie-first
         if self.list.cookie.load(Ordering::Relaxed) != self.check {
             // A change, or a starving pass (`check` is `STARVING`), which compares
@@ -445,7 +443,8 @@ impl<T> Drop for CookieIter<'_, T> {
     /// goes out of scope: its address then reaches no call, and the compiler can
     /// keep its fields in registers across a loop of `next`. (An object whose
     /// address reaches a call lives in memory, and the loop reloads its fields
-    /// after anything the body calls.)
+    /// after anything the body calls and after each `Acquire` or `Release`
+    /// atomic, such as dropping an `Arc` item.)
     #[inline]
     fn drop(&mut self) {
         // Each part is replaced by one that owns nothing (so the fields, never
