@@ -101,12 +101,22 @@ impl<T> Cursor<T> {
     }
 
     /// Moves to the start of the next chunk; `false` at the last one.
+    ///
+    /// A one-chunk version keeps its chunk inline, and `Version::chunks` would
+    /// index a slice made from it with a variable index: a pointer into the cursor
+    /// that stops the compiler from keeping the cursor's fields in registers. So
+    /// each variant is read here, the inline chunk at a fixed place.
     #[inline(always)]
     fn next_chunk(&mut self) -> bool {
-        let Some(next) = self.version.chunks().get(self.chunk) else {
-            return false;
+        let items = match &self.version {
+            Version::One(chunk) if self.chunk == 0 => NonNull::from(&*chunk.items),
+            Version::One(_) | Version::Empty => return false,
+            Version::Many(chunks) => match chunks.chunks().get(self.chunk) {
+                Some(next) => NonNull::from(&*next.items),
+                None => return false,
+            },
         };
-        self.items = NonNull::from(&*next.items);
+        self.items = items;
         self.chunk += 1;
         self.offset = 0;
         true

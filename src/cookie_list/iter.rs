@@ -3,11 +3,12 @@
 
 use core::fmt;
 use core::iter::FusedIterator;
+use core::mem::{self, ManuallyDrop};
 use core::ops::ControlFlow;
 
 use super::cursor::Cursor;
 use super::gate::{step, Registration};
-use super::version::Current;
+use super::version::{Current, Version};
 use super::CookieList;
 use crate::sync::atomic::Ordering;
 
@@ -284,11 +285,13 @@ pub struct CookieIter<'a, T> {
     /// path (which compares with `cookie` and counts the step) at no cost to the
     /// others.
     check: u64,
-    cursor: Cursor<T>,
+    /// Dropped by [`Drop`], with `registration`, out of line (see there).
+    cursor: ManuallyDrop<Cursor<T>>,
     /// How many times this pass resynced.
     resyncs: u32,
-    /// This pass's place in the list's gate, once it is starving.
-    registration: Option<Registration>,
+    /// This pass's place in the list's gate, once it is starving. Dropped by
+    /// [`Drop`].
+    registration: ManuallyDrop<Option<Registration>>,
 }
 
 impl<'a, T> CookieIter<'a, T> {
@@ -298,9 +301,9 @@ impl<'a, T> CookieIter<'a, T> {
             list,
             cookie: current.cookie,
             check: current.cookie,
-            cursor: Cursor::new(current.version),
+            cursor: ManuallyDrop::new(Cursor::new(current.version)),
             resyncs: 0,
-            registration: None,
+            registration: ManuallyDrop::new(None),
         }
     }
 
@@ -334,23 +337,26 @@ impl<T: Clone> ResyncIterator for CookieIter<'_, T> {
 
     #[inline]
     fn next(&mut self) -> Result<Option<T>, Resync> {
-        // Acquire: pairs with the writer's Release store; a reader that reports
-        // Resync sees the change behind it. The cookie is compared before the
-        // position is touched; on a mismatch nothing changes.
-        // loom-mutant: cookie-list-next-loads-cookie-relaxed
-        if self.list.cookie.load(Ordering::Acquire) != self.check {
+        // Relaxed: a step at the iterator's cookie reads only its own version,
+        // which it cloned under the list's lock, so this load orders nothing; the
+        // mismatch path below loads again with Acquire. The cookie is compared
+        // before the position is touched; on a mismatch nothing changes.
+        // loom-mutant: cookie-list-next-checks-cookie-first
+        if self.list.cookie.load(Ordering::Relaxed) != self.check {
             // A change, or a starving pass (`check` is `STARVING`), which compares
             // with the version's cookie and counts the step for the writers waiting
             // behind it, in line: no call here takes the iterator's address.
-            let Some(pass) = &self.registration else {
-                return Err(Resync);
-            };
-            // loom-mutant: cookie-list-starving-pass-step-never-checks-cookie
-            // Acquire: as in the check above.
-            if self.list.cookie.load(Ordering::Acquire) != self.cookie {
-                return Err(Resync);
+            // loom-mutant: cookie-list-resync-reported-without-acquire
+            // Acquire: pairs with the writers' Release stores, so a reader that
+            // reports Resync sees the change behind it. It reads the cookie loaded
+            // above or a newer one, stored by a writer that took the list's lock
+            // after the earlier writers had published.
+            let now = self.list.cookie.load(Ordering::Acquire);
+            match &*self.registration {
+                // loom-mutant: cookie-list-starving-pass-step-never-checks-cookie
+                Some(pass) if now == self.cookie => step(&pass.progress),
+                _ => return Err(Resync),
             }
-            step(&pass.progress);
         }
         match self.cursor.next() {
             Some(item) => Ok(Some(item.clone())),
@@ -364,19 +370,23 @@ impl<T: Clone> ResyncIterator for CookieIter<'_, T> {
     #[inline]
     fn resync(&mut self) {
         self.resyncs = self.resyncs.saturating_add(1);
-        let current = if self.resyncs >= CookieList::<T>::STARVING_AFTER {
-            self.list.load_starving(&mut self.registration)
-        } else {
-            self.list.load()
-        };
+        // The parts go to the out-of-line `reload` as copies and come back by value
+        // (see `Drop`): the iterator's address reaches no call, and this stays
+        // small enough to inline into the caller's loop. (If an item's drop panics
+        // in `reload`, the iterator is left with no items at its old cookie.)
+        let old = mem::replace(&mut *self.cursor, Cursor::new(Version::Empty));
+        let (current, registration) =
+            reload(self.list, self.resyncs, self.registration.take(), old);
         self.cookie = current.cookie;
-        self.check = if self.registration.is_some() {
+        self.check = if registration.is_some() {
             STARVING
         } else {
             current.cookie
         };
-        // The old version is dropped here, with no lock held.
-        self.cursor = Cursor::new(current.version);
+        // The fields own nothing now (an empty cursor, `None`): overwritten, not
+        // dropped.
+        self.cursor = ManuallyDrop::new(Cursor::new(current.version));
+        self.registration = ManuallyDrop::new(registration);
     }
 
     /// As the trait's `fold`, walking each chunk with the position in a local.
@@ -427,11 +437,53 @@ impl<T: Clone> ResyncIterator for CookieIter<'_, T> {
 
 impl<T> Drop for CookieIter<'_, T> {
     /// A starving pass dropped mid-pass (a panic included) leaves the gate.
+    ///
+    /// The parts are moved out and dropped by value, out of line, so that the
+    /// iterator's drop is a copy and one call that inlines wherever the iterator
+    /// goes out of scope: its address then reaches no call, and the compiler can
+    /// keep its fields in registers across a loop of `next`. (An object whose
+    /// address reaches a call lives in memory, and the loop reloads its fields
+    /// after anything the body calls and after each `Acquire` or `Release`
+    /// atomic, such as dropping an `Arc` item.)
+    #[inline]
     fn drop(&mut self) {
-        if let Some(pass) = self.registration.take() {
-            self.list.unregister(pass);
-        }
+        // Each part is replaced by one that owns nothing (so the fields, never
+        // dropped, leak nothing) and passed on as a copy: a part moved out of its
+        // field unchanged could reach the call by the field's address.
+        let cursor = mem::replace(&mut *self.cursor, Cursor::new(Version::Empty));
+        let registration = self.registration.take();
+        release(self.list, cursor, registration);
     }
+}
+
+/// [`CookieIter::resync`]'s work, out of line: the current version, through the gate
+/// once the pass has resynced [`STARVING_AFTER`](CookieList::STARVING_AFTER) times,
+/// and the pass's registration; the old position is dropped after, with no lock held.
+#[inline(never)]
+fn reload<T>(
+    list: &CookieList<T>,
+    resyncs: u32,
+    mut registration: Option<Registration>,
+    old: Cursor<T>,
+) -> (Current<T>, Option<Registration>) {
+    let current = if resyncs >= CookieList::<T>::STARVING_AFTER {
+        list.load_starving(&mut registration)
+    } else {
+        list.load()
+    };
+    drop(old);
+    (current, registration)
+}
+
+/// What dropping a [`CookieIter`] does with its parts: the pass leaves the gate if it
+/// was starving, then the version is dropped, with no lock held. Never inlined, so
+/// that the iterator's drop stays small enough to inline.
+#[inline(never)]
+fn release<T>(list: &CookieList<T>, cursor: Cursor<T>, registration: Option<Registration>) {
+    if let Some(pass) = registration {
+        list.unregister(pass);
+    }
+    drop(cursor);
 }
 
 impl<T> Clone for CookieIter<'_, T> {
@@ -443,9 +495,9 @@ impl<T> Clone for CookieIter<'_, T> {
             list: self.list,
             cookie: self.cookie,
             check: self.cookie,
-            cursor: self.cursor.clone(),
+            cursor: ManuallyDrop::new((*self.cursor).clone()),
             resyncs: self.resyncs,
-            registration: None,
+            registration: ManuallyDrop::new(None),
         }
     }
 }

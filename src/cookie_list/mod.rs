@@ -75,11 +75,15 @@
 //!
 //! - **`Resync` iff the cookie moved.** `next` returns `Err(Resync)` exactly when the
 //!   cookie it loads differs from the iterator's, and the iterator's is the cookie of
-//!   the version it walks. It loads with `Acquire`, pairing with the writer's
-//!   `Release`: whatever the writer did before the change that caused a `Resync`
-//!   (inside the list or not) is visible to the reader that reports it, as it would be
-//!   to GStreamer code that reads the cookie under the object lock. Memory safety does
-//!   not rest on this ordering: the items come from the iterator's own version.
+//!   the version it walks. It loads `Relaxed` and, on a mismatch, loads again with
+//!   `Acquire` before it reports `Resync`, pairing with the writers' `Release`:
+//!   whatever the writer did before the change that caused a `Resync` (inside the
+//!   list or not) is visible to the reader that reports it, as it would be to
+//!   GStreamer code that reads the cookie under the object lock. (The second load
+//!   reads that change's cookie or a newer one, whose writer took the lock after the
+//!   earlier writers published.) A step at the iterator's cookie needs no ordering:
+//!   it reads only the iterator's own version, cloned under the lock. Memory safety
+//!   does not rest on these orderings.
 //! - **Every item a pass yields was a member during the pass**: `Ok(Some(item))` is
 //!   returned only when the cookie loaded in that same call is the iterator's, i.e.
 //!   while the iterator's version was the current one.
@@ -93,8 +97,8 @@
 //! cookie or a newer one.
 //!
 //! The loom models (`loom-tests/tests/loom_cookie_list.rs`) check these claims and
-//! fail when the code is broken on purpose: `next`'s load or the writer's store
-//! weakened to `Relaxed` (`resync_happens_after_the_change`), `next` not checking the
+//! fail when the code is broken on purpose: `next`'s load on a mismatch or the writer's
+//! store weakened to `Relaxed` (`resync_happens_after_the_change`), `next` not checking the
 //! cookie or reaching `Ok(None)` before checking it, a change that does not bump the
 //! cookie, `load` taking the version and the cookie in two critical sections (an
 //! iterator can then walk an old version under the new cookie), `remove_where`

@@ -55,6 +55,15 @@ pub(super) struct Chunks<T> {
     chunks: Vec<Chunk<T>>,
 }
 
+impl<T> Chunks<T> {
+    /// The chunks, in order: what [`Version::chunks`] gives for a version of two
+    /// chunks or more, without its match over the variants.
+    #[inline]
+    pub(super) fn chunks(&self) -> &[Chunk<T>] {
+        &self.chunks
+    }
+}
+
 impl<T> Clone for Version<T> {
     fn clone(&self) -> Self {
         match self {
