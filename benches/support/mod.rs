@@ -147,7 +147,11 @@ pub fn cpu_model() -> String {
 }
 
 /// One pass with GStreamer's resync loop, giving up after [`MAX_RESYNCS`]:
-/// `(resyncs, completed)`.
+/// `(resyncs, completed)`. Inlined, so that each entry's loop is compiled where its
+/// iterator is made, as a user's `while let` over `list.iter()` is: out of line, the
+/// iterator would be passed by address and every step would reload its fields from
+/// memory (docs/limitations.md).
+#[inline]
 pub fn resync_pass<I: ResyncIterator>(mut it: I) -> (usize, bool) {
     let mut resyncs = 0;
     loop {

@@ -373,7 +373,10 @@ impl<T: Clone> ResyncIterator for CookieIter<'_, T> {
         // The parts go to the out-of-line `reload` as copies and come back by value
         // (see `Drop`): the iterator's address reaches no call, and this stays
         // small enough to inline into the caller's loop. (If an item's drop panics
-        // in `reload`, the iterator is left with no items at its old cookie.)
+        // in `reload`, the iterator is left with no items at its old cookie. That
+        // cookie is never the list's again: the old version drops items only when
+        // the list no longer holds them, after a change. So every later step and
+        // fold reports `Resync`, never an empty pass; tests/cookie_list/panics.rs.)
         let old = mem::replace(&mut *self.cursor, Cursor::new(Version::Empty));
         let (current, registration) =
             reload(self.list, self.resyncs, self.registration.take(), old);

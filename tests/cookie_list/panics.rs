@@ -137,3 +137,34 @@ fn a_panicking_drop_of_removed_items_leaves_the_list_consistent() {
     }
     assert_eq!(BOMB_LIVE.load(Ordering::SeqCst), 0);
 }
+
+/// An iterator whose resync drops the last reference to an item whose drop panics
+/// reports `Resync` afterwards, never an empty pass at its old cookie (which would
+/// read as a list with no items), and a later resync walks the list whole. (The
+/// old version drops items only after a change, so its cookie is not the list's.)
+#[test]
+fn a_panicking_item_drop_during_resync_leaves_the_iterator_resyncing() {
+    use mtsafe::{Resync, ResyncIterator};
+    use std::ops::ControlFlow;
+    let _serial = BOMBS.lock().unwrap_or_else(|p| p.into_inner());
+    for n in [5, 40, 1000] {
+        {
+            let list = bombs(n);
+            let mut it = list.iter();
+            // The iterator's version now holds the only reference to item 2.
+            drop(list.remove_where(|b| b.0 == 2));
+            BOMB_DROP.store(2, Ordering::SeqCst);
+            assert!(panics(|| it.resync()), "n = {n}");
+            assert_eq!(it.next(), Err(Resync), "n = {n}: a step after the panic");
+            let folded = it.clone().fold(0, |k, _| ControlFlow::Continue(k + 1));
+            assert_eq!(folded, Err(Resync), "n = {n}: a fold after the panic");
+            it.resync();
+            let mut seen = Vec::new();
+            while let Some(b) = it.next().unwrap() {
+                seen.push(b.0);
+            }
+            assert_eq!(seen, (1..=n).filter(|&i| i != 2).collect::<Vec<_>>());
+        }
+        assert_eq!(BOMB_LIVE.load(Ordering::SeqCst), 0, "n = {n}: a leak");
+    }
+}
