@@ -12,6 +12,8 @@ fn adding_an_ancestor_that_has_a_parent_is_refused_as_a_cycle() {
     let (top, mid, leaf) = (named("top"), named("mid"), named("leaf"));
     top.add(&mid).unwrap();
     mid.add(&leaf).unwrap();
+    // Read first: an add whose walk up the tree reads no parent would retry forever.
+    assert!(leaf.has_as_parent(&mid) && mid.has_as_parent(&top));
     // The cycle is found first: `mid` has a parent, but that is not the reason.
     assert_eq!(
         leaf.add(&mid),
