@@ -419,3 +419,25 @@ fn blocks_are_linked_to_their_buffer_and_writable_only_for_a_lone_holder() {
     drop(other);
     assert!(period.memories().iter().all(Memory::is_writable));
 }
+
+#[test]
+fn a_timed_acquire_waits_for_a_return_within_its_timeout() {
+    // The waiter must wait, not give up at once: a buffer that comes back before the
+    // deadline is handed to it (a waiter that gave up would get `Timeout`).
+    let pool = BufferPool::<u8>::new(1, 1, 1);
+    let held = pool.try_acquire().unwrap();
+    let address = PooledBuffer::as_ptr(&held) as usize;
+    thread::scope(|s| {
+        let waiter = s.spawn(|| {
+            pool.acquire_timeout(Duration::from_secs(3600))
+                .map(|b| PooledBuffer::as_ptr(&b) as usize)
+        });
+        while pool.stats().waits == 0 {
+            thread::yield_now(); // until the waiter is in the waiting path
+        }
+        drop(held);
+        assert_eq!(waiter.join().unwrap(), Ok(address));
+    });
+    let stats = pool.stats();
+    assert_eq!((stats.waits, stats.exhausted, stats.returned), (1, 0, 2));
+}

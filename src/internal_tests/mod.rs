@@ -1,7 +1,9 @@
 //! Tests of crate-private items, one module per area: the weak handle's answers and
 //! the boundary of every count limit (strong, link, weak, adopted floating count),
-//! each set near its limit and checked at exactly the boundary.
+//! each set near its limit and checked at exactly the boundary; and answers of the
+//! public API that must fail fast (`fail_fast`).
 
+mod fail_fast;
 mod floating;
 // The weak handle's tests (weak.rs) are a child module of `shared::weak`, for its
 // private counts: declared there, with a path to this folder.

@@ -172,3 +172,18 @@ fn acquire_error_texts_name_the_reason() {
         "no buffer of the pool came back in time"
     );
 }
+
+#[test]
+fn a_buffer_that_lost_a_block_comes_back_whole() {
+    // Only the block count is off (the block left is reusable): the return must
+    // still make the missing block.
+    let pool = BufferPool::<u8>::new(1, 2, 4);
+    let mut a = pool.try_acquire().unwrap();
+    drop(PooledBuffer::remove_memory(&mut a, 1));
+    assert_eq!(a.n_memory(), 1);
+    drop(a);
+    let b = pool.try_acquire().unwrap();
+    assert_eq!(b.n_memory(), 2, "the removed block made again");
+    assert!(b.memories().iter().all(|m| m.len() == 4));
+    assert_eq!(pool.stats().replaced, 1);
+}

@@ -1,0 +1,38 @@
+//! Answers that the integration tests check too, checked here first: the unit tests
+//! run before the integration tests, and a wrong answer here fails at once, where
+//! there it can make another test of the same binary hang (an add that takes one
+//! tree lock twice, an acquire that waits for a flush that never comes).
+
+use crate::buffer::{AcquireError, BufferPool};
+use crate::{Object, ObjectError};
+
+#[test]
+fn adding_an_ancestor_that_has_a_parent_is_refused_as_a_cycle() {
+    let named = |name: &str| Object::with_name(name, ()).sink();
+    let (top, mid, leaf) = (named("top"), named("mid"), named("leaf"));
+    top.add(&mid).unwrap();
+    mid.add(&leaf).unwrap();
+    // Read first: an add whose walk up the tree reads no parent would retry forever.
+    assert!(leaf.has_as_parent(&mid) && mid.has_as_parent(&top));
+    // The cycle is found first: `mid` has a parent, but that is not the reason.
+    assert_eq!(
+        leaf.add(&mid),
+        Err(ObjectError::WouldCycle {
+            child: "mid".into(),
+            parent: "leaf".into()
+        })
+    );
+    assert!(leaf.has_as_parent(&mid) && mid.has_as_parent(&top));
+    assert_eq!(leaf.n_children(), 0);
+}
+
+#[test]
+fn flushing_refuses_an_acquire_at_once_until_it_is_cleared() {
+    let pool = BufferPool::<u8>::new(1, 1, 1);
+    pool.set_flushing(true);
+    assert!(pool.is_flushing());
+    assert_eq!(pool.try_acquire().unwrap_err(), AcquireError::Flushing);
+    pool.set_flushing(false);
+    assert!(!pool.is_flushing());
+    assert!(pool.try_acquire().is_ok());
+}
