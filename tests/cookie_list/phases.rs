@@ -2,8 +2,8 @@
 //! one, a write that waited and then has to wait behind nothing more, a write that
 //! panics between its two critical sections, and the stall limit's setting.
 //!
-//! Each runs under `within`, so that a pass or a writer left waiting for ever fails
-//! the test instead of hanging it.
+//! The tests in which a thread waits for another run under `within`, so that a pass
+//! or a writer left waiting for ever fails the test instead of hanging it.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
