@@ -5,7 +5,9 @@
 //! accounting, progress (starving passes), panic safety, and the stress tests.
 
 mod callbacks;
+mod layout;
 mod panics;
+mod phases;
 mod progress;
 mod stress;
 
