@@ -330,3 +330,36 @@ fn an_iterator_can_move_to_another_thread() {
     assert_eq!(rest.len(), 1);
     assert_eq!(rest[0].as_str(), "b");
 }
+
+/// `foreach` through an adapter (the trait's own `foreach`, not `CookieIter`'s) calls
+/// `f` on each item the adapter yields, and reports a change as `Resync`.
+#[test]
+fn foreach_through_a_filter_visits_the_kept_items() {
+    let list: CookieList<u32> = (0..10).collect();
+    let mut seen = Vec::new();
+    assert_eq!(
+        list.iter().filter(|x| x % 3 == 0).foreach(|x| seen.push(x)),
+        Ok(())
+    );
+    assert_eq!(seen, [0, 3, 6, 9]);
+    let mut it = list.iter().filter(|_| true);
+    list.push(10);
+    assert_eq!(it.foreach(|_| ()), Err(Resync));
+}
+
+/// A snapshot's by-value iterator knows how many items are left at every step.
+#[test]
+fn a_snapshot_iterator_counts_down_what_is_left() {
+    for n in [0usize, 5, 40, 1000] {
+        let list: CookieList<usize> = (0..n).collect();
+        let mut it = list.snapshot().into_iter();
+        for left in (0..=n).rev() {
+            assert_eq!(it.size_hint(), (left, Some(left)), "n = {n}");
+            assert_eq!(it.len(), left);
+            if left > 0 {
+                assert!(it.next().is_some());
+            }
+        }
+        assert_eq!(it.next(), None);
+    }
+}
