@@ -568,7 +568,9 @@ def summary_markdown(criterion, doc=None):
     where = os.path.join(ROOT, "docs", "benchmarks.md")
     link = os.path.relpath(where, os.path.dirname(os.path.abspath(doc))) if doc else where
     run = "below" if link == "benchmarks.md" else f"in [docs/benchmarks.md]({link})"
-    out = [f"Criterion medians of the full run described {run} ({cpu}); peers in the "
+    reruns = json.load(open(path)).get("reruns") if os.path.isfile(path) else None
+    which = "the full run and the re-runs" if reruns else "the full run"
+    out = [f"Criterion medians of {which} described {run} ({cpu}); peers in the "
            "same run, "
            "ratios are mtsafe's median over the peer's.", "",
            "| what | mtsafe | peers (same run) |", "|---|---:|---|"]
