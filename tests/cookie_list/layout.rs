@@ -13,6 +13,8 @@ use std::cell::Cell;
 
 use mtsafe::CookieList;
 
+use super::Rng;
+
 thread_local! {
     /// The clones made on this thread: a write clones under the lock, on the
     /// writing thread, so tests running in parallel do not disturb each other.
@@ -202,18 +204,6 @@ impl Model {
         }
         self.chunks = out;
         clones
-    }
-}
-
-/// xorshift64*: cheap, reproducible randomness.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n.max(1)
     }
 }
 

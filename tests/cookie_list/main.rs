@@ -16,7 +16,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use mtsafe::{CookieList, Resync, ResyncIterator};
+use mtsafe::{CookieIter, CookieList, Resync, ResyncIterator};
 
 /// Runs `f` on another thread and fails the test if it takes longer than `limit`
 /// (a deadlock would otherwise hang the test run instead of failing it).
@@ -31,6 +31,48 @@ fn within<R: Send + 'static>(limit: Duration, f: impl FnOnce() -> R + Send + 'st
 
 /// Under Miri everything runs a thousand times slower: a generous limit.
 const LIMIT: Duration = Duration::from_secs(if cfg!(miri) { 600 } else { 20 });
+
+/// How many resyncs make a pass starving.
+const K: u32 = CookieList::<u32>::STARVING_AFTER;
+
+/// Runs `f` on another thread: a write made on the thread of a starving pass does
+/// not wait for it, but gives that pass's protection up
+/// (`a_write_inside_a_starving_pass_does_not_wait_for_that_pass`).
+fn elsewhere<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    thread::scope(|s| s.spawn(f).join().unwrap())
+}
+
+/// Two passes over `list` (items 0..5 at their start) resync once, after a push of
+/// 10; then `a` resyncs a second time, after a push of 11, and is the one starving
+/// pass, while `b` is one resync from starving.
+fn starve_first_of_two<'a>(
+    list: &CookieList<u32>,
+    a: &mut CookieIter<'a, u32>,
+    b: &mut CookieIter<'a, u32>,
+) {
+    assert_eq!(K, 2, "the pushes below are K's");
+    elsewhere(|| list.push(10));
+    for it in [&mut *a, &mut *b] {
+        assert_eq!(it.next(), Err(Resync));
+        it.resync();
+    }
+    elsewhere(|| list.push(11));
+    assert_eq!(a.next(), Err(Resync));
+    a.resync();
+    assert_eq!(list.starving_passes(), 1);
+}
+
+/// xorshift64*: the tests need cheap, reproducible randomness and nothing more.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n.max(1)
+    }
+}
 
 /// Drains an iterator: the items, or (as `Err`) those seen before the first `Resync`.
 fn drain<I: ResyncIterator>(it: &mut I) -> Result<Vec<I::Item>, Vec<I::Item>> {

@@ -13,18 +13,10 @@ use std::time::Duration;
 
 use mtsafe::{CookieIter, CookieList, Resync, ResyncIterator};
 
-use super::{drain, within, LIMIT};
-
-const K: u32 = CookieList::<u32>::STARVING_AFTER;
+use super::{drain, elsewhere, starve_first_of_two, within, K, LIMIT};
 
 /// A stall limit no test reaches: only the passes' own ends release the writers.
 const NEVER: Duration = Duration::from_secs(3600);
-
-/// Runs `f` on another thread (a write from the thread of a starving pass would
-/// make that pass give its protection up).
-fn elsewhere<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    thread::scope(|s| s.spawn(f).join().unwrap())
-}
 
 /// Waits until `cond` holds (the test's `within` bounds the wait).
 fn until(cond: impl Fn() -> bool) {
@@ -123,16 +115,7 @@ fn a_retain_that_waited_its_turn_does_not_wait_for_the_pass_behind_it() {
     within(LIMIT, || {
         let list = list_of(5);
         let (mut a, mut b) = (list.iter(), list.iter());
-        // Both resync once; then `a` resyncs a second time and registers.
-        elsewhere(|| list.push(10));
-        for it in [&mut a, &mut b] {
-            assert_eq!(it.next(), Err(Resync));
-            it.resync();
-        }
-        elsewhere(|| list.push(11));
-        assert_eq!(a.next(), Err(Resync));
-        a.resync();
-        assert_eq!(list.starving_passes(), 1);
+        starve_first_of_two(&list, &mut a, &mut b);
         thread::scope(|s| {
             let writer = s.spawn(|| list.retain(|&x| x != 0));
             until(|| list.waiting_writers() == 1);

@@ -8,15 +8,7 @@ use std::time::Duration;
 
 use mtsafe::{CookieList, Resync, ResyncIterator};
 
-use super::{drain, within, LIMIT};
-
-const K: u32 = CookieList::<u32>::STARVING_AFTER;
-
-/// Runs `f` on another thread: a write made on the thread of a starving pass does
-/// not wait for it (`a_write_inside_a_starving_pass_does_not_wait_for_that_pass`).
-fn elsewhere<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    thread::scope(|s| s.spawn(f).join().unwrap())
-}
+use super::{drain, elsewhere, starve_first_of_two, within, K, LIMIT};
 
 /// Makes `it`'s pass starving: `K` changes, each reported and resynced.
 fn starve(list: &CookieList<u32>, it: &mut mtsafe::CookieIter<'_, u32>) {
@@ -119,16 +111,7 @@ fn a_pass_that_registers_behind_a_waiting_writer_lets_it_publish_first() {
     );
     let mut a = list.iter();
     let mut b = list.iter();
-    // Both resync once; then `a` resyncs a second time and registers.
-    elsewhere(|| list.push(10));
-    for it in [&mut a, &mut b] {
-        assert_eq!(it.next(), Err(Resync));
-        it.resync();
-    }
-    elsewhere(|| list.push(11));
-    assert_eq!(a.next(), Err(Resync));
-    a.resync();
-    assert_eq!(list.starving_passes(), 1);
+    starve_first_of_two(&list, &mut a, &mut b);
     let b_done = AtomicBool::new(false);
     thread::scope(|s| {
         let writer = s.spawn(|| list.push(12));

@@ -7,19 +7,7 @@ use std::thread;
 
 use mtsafe::{CookieList, Resync, ResyncIterator};
 
-use super::{drain, within, LIMIT};
-
-/// xorshift64*: the tests need cheap, reproducible randomness and nothing more.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n.max(1)
-    }
-}
+use super::{drain, within, Rng, LIMIT};
 
 #[derive(Clone, Debug)]
 enum Op {
