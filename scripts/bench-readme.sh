@@ -46,6 +46,11 @@ target=${CARGO_TARGET_DIR:-$root/target}
 criterion="$target/criterion"
 started=$(date +%s)
 step() { printf '\n==== %s  [%ss]\n' "$*" "$(($(date +%s) - started))"; }
+# The object bench's cycles, counted: what docs/benchmarks.md's `locked` block shows.
+locked_counts() {
+    step "locked instructions per create + add + remove (callgrind)"
+    scripts/locked-counts.py --by-function | tee "$criterion/mtsafe-locked-counts.md"
+}
 counts=$(mktemp)
 trap 'rm -f "$counts"' EXIT
 
@@ -63,8 +68,7 @@ if $run && [ -n "$only" ]; then
     step "cargo bench --bench $only $only_filter"
     cargo bench --bench "$only" -- $only_filter "${criterion_args[@]}"
     if [ "$only" = object ]; then
-        step "locked instructions per create + add + remove (callgrind)"
-        scripts/locked-counts.py --by-function | tee "$criterion/mtsafe-locked-counts.md"
+        locked_counts
     fi
     python3 - "$criterion/mtsafe-run.json" "$only${only_filter:+ $only_filter}" "$started_at" "$load" "${criterion_args[*]}" <<'PY'
 import json, sys
@@ -110,8 +114,7 @@ if $run; then
     # The script reads its binary from ./target whatever CARGO_TARGET_DIR says.
     env -u CARGO_TARGET_DIR scripts/instruction-counts.sh | tee "$counts"
     cp "$counts" "$criterion/mtsafe-instruction-counts.md"
-    step "locked instructions per create + add + remove (callgrind)"
-    scripts/locked-counts.py --by-function | tee "$criterion/mtsafe-locked-counts.md"
+    locked_counts
 
     step "recording the machine and versions"
     python3 - "$criterion/mtsafe-run.json" "$started_at" "$load" "${criterion_args[*]}" <<'PY'

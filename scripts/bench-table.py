@@ -555,21 +555,25 @@ SUMMARY_CONTENDED = [
 
 
 def summary_markdown(criterion, doc=None):
+    groups = {}
+
+    def find(group, name):
+        """The entry `name` of `group`, or None when this run has no such entry."""
+        if group not in groups:
+            groups[group] = load(criterion, group)
+            if groups[group] is None:
+                sys.exit(f"summary: no criterion results for {group} under {criterion}")
+        return next((e for e in groups[group] if e.name == name), None)
+
     def get(group, name):
-        entries = load(criterion, group)
-        if entries is None:
-            sys.exit(f"summary: no criterion results for {group} under {criterion}")
-        e = next((e for e in entries if e.name == name), None)
-        if e is None:
-            sys.exit(f"summary: no entry {name} in {group}")
-        return e
+        return find(group, name) or sys.exit(f"summary: no entry {name} in {group}")
     path = os.path.join(criterion, "mtsafe-run.json")
-    cpu = json.load(open(path))["cpu"] if os.path.isfile(path) else "unknown CPU"
+    run_info = json.load(open(path)) if os.path.isfile(path) else {}
+    cpu = run_info.get("cpu", "unknown CPU")
     where = os.path.join(ROOT, "docs", "benchmarks.md")
     link = os.path.relpath(where, os.path.dirname(os.path.abspath(doc))) if doc else where
     run = "below" if link == "benchmarks.md" else f"in [docs/benchmarks.md]({link})"
-    reruns = json.load(open(path)).get("reruns") if os.path.isfile(path) else None
-    which = "the full run and the re-runs" if reruns else "the full run"
+    which = "the full run and the re-runs" if run_info.get("reruns") else "the full run"
     out = [f"Criterion medians of {which} described {run} ({cpu}); peers in the "
            "same run, "
            "ratios are mtsafe's median over the peer's.", "",
@@ -578,10 +582,10 @@ def summary_markdown(criterion, doc=None):
         mine = [get(group, n) for n in ours]
         cells = []
         for plabel, pname in peers:
-            if not any(e.name == pname for e in load(criterion, group) or []):
+            p = find(group, pname)
+            if p is None:
                 cells.append(f"{plabel}: not in this run")
                 continue
-            p = get(group, pname)
             ratios = " / ".join(f"{m.median / p.median:.2f}×" for m in mine)
             cells.append(f"{plabel} {fmt_time(p.median)} ({ratios})")
         mine_s = " / ".join(fmt_time(m.median) for m in mine)
