@@ -36,3 +36,19 @@ fn flushing_refuses_an_acquire_at_once_until_it_is_cleared() {
     assert!(!pool.is_flushing());
     assert!(pool.try_acquire().is_ok());
 }
+
+#[test]
+#[cfg(not(miri))]
+fn a_call_that_never_returns_fails_the_test() {
+    let hung = std::panic::catch_unwind(|| {
+        super::finishes_within(std::time::Duration::from_millis(50), "a loop", || loop {
+            std::thread::park();
+        })
+    });
+    let message = hung.unwrap_err();
+    assert!(message
+        .downcast_ref::<String>()
+        .unwrap()
+        .contains("a loop: still running"));
+    assert_eq!(super::finishes("a sum", || 2 + 2), 4);
+}

@@ -52,3 +52,47 @@ macro_rules! abort_boundary {
 }
 #[cfg(all(unix, not(miri)))]
 pub(crate) use abort_boundary;
+
+/// How long [`finishes`] lets a call run before it calls it hung: a hang detector, not
+/// a timing. The calls it guards take microseconds (a stall limit of a millisecond at
+/// most), so this is thousands of times what any of them needs on a loaded machine,
+/// and well under the time a hung test binary is given (cargo-mutants' 45 s).
+#[cfg(not(miri))]
+const HANG_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs `f` on a thread of its own and returns what it returns, or fails the calling
+/// test if `f` has not returned after [`HANG_LIMIT`]: a wait that never ends (a writer
+/// that never gets its turn, a pass that never steps) fails this test binary, which
+/// the test harness then leaves (the hung thread ends with the process), instead of
+/// hanging it. A panic in `f` is the test's. Under Miri, `f` runs on the caller's
+/// thread (Miri reports a deadlock itself).
+pub(crate) fn finishes<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
+    #[cfg(miri)]
+    {
+        let _ = what;
+        f()
+    }
+    #[cfg(not(miri))]
+    finishes_within(HANG_LIMIT, what, f)
+}
+
+/// [`finishes`] with a limit of the caller's (its own test uses a short one).
+#[cfg(not(miri))]
+pub(crate) fn finishes_within<R: Send + 'static>(
+    limit: std::time::Duration,
+    what: &str,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> R {
+    let start = std::time::Instant::now();
+    let worker = std::thread::spawn(f);
+    while !worker.is_finished() {
+        assert!(
+            start.elapsed() < limit,
+            "{what}: still running after {limit:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    worker
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
