@@ -65,6 +65,12 @@ pub(super) struct Registration {
     pub(super) progress: Progress,
 }
 
+/// The gate's bookkeeping, tested without threads: a child module for the private
+/// fields, its file with the other internal tests.
+#[cfg(test)]
+#[path = "../internal_tests/gate.rs"]
+mod internal_tests;
+
 impl Gate {
     pub(super) const fn new() -> Self {
         Self {

@@ -3,6 +3,7 @@
 //! each set near its limit and checked at exactly the boundary; and answers of the
 //! public API that must fail fast (`fail_fast`).
 
+mod cookie_list;
 mod fail_fast;
 mod floating;
 // The weak handle's tests (weak.rs) are a child module of `shared::weak`, for its
