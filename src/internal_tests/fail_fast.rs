@@ -3,7 +3,7 @@
 //! there it can make another test of the same binary hang (an add that takes one
 //! tree lock twice, an acquire that waits for a flush that never comes).
 
-use crate::buffer::{AcquireError, BufferPool};
+use crate::buffer::{AcquireError, BufferPool, PooledBuffer};
 use crate::{Object, ObjectError};
 
 #[test]
@@ -51,4 +51,35 @@ fn a_call_that_never_returns_fails_the_test() {
         .unwrap()
         .contains("a loop: still running"));
     assert_eq!(super::finishes("a sum", || 2 + 2), 4);
+}
+
+#[test]
+fn an_acquire_waiting_for_a_buffer_gets_the_one_released_and_a_flush_wakes_it() {
+    super::finishes("an acquire that waits", || {
+        let pool = BufferPool::<u8>::new(1, 1, 4);
+        let held = pool.try_acquire().unwrap();
+        let address = PooledBuffer::as_ptr(&held) as usize;
+        assert_eq!(pool.try_acquire().unwrap_err(), AcquireError::Exhausted);
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| pool.acquire().map(|b| PooledBuffer::as_ptr(&b) as usize));
+            while pool.stats().waits == 0 {
+                std::thread::yield_now();
+            }
+            drop(held);
+            assert_eq!(waiter.join().unwrap(), Ok(address), "the buffer released");
+        });
+        let held = pool.acquire().unwrap();
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| pool.acquire().err());
+            while pool.stats().waits < 2 {
+                std::thread::yield_now();
+            }
+            pool.set_flushing(true);
+            assert_eq!(waiter.join().unwrap(), Some(AcquireError::Flushing));
+        });
+        drop(held);
+        pool.set_flushing(false);
+        assert_eq!(pool.available(), 1);
+        assert!(pool.acquire().is_ok());
+    });
 }
