@@ -55,6 +55,33 @@ macro_rules! abort_boundary {
 #[cfg(all(unix, not(miri)))]
 pub(crate) use abort_boundary;
 
+/// How long the unit test binary may run before [`unit_tests_watchdog`] ends it as
+/// hung: a hang detector, not a timing. The whole binary runs in well under a second;
+/// this is far more than it needs on a loaded machine, and well under the time a hung
+/// test run is given (cargo-mutants' 45 s).
+#[cfg(not(miri))]
+const BINARY_HANG_LIMIT: std::time::Duration = std::time::Duration::from_secs(25);
+
+/// The unit test binary's own hang detector, for the tests that do not run under
+/// [`finishes`]: a test that never ends (an object's drop walking its children for
+/// ever, say) would hang the binary, and with it `cargo test`, before the integration
+/// tests run. This test starts a thread that ends the process with a failure if it is
+/// still running after [`BINARY_HANG_LIMIT`]; when every test is done first, the
+/// process ends and the thread with it. (Run a single unit test under a debugger with
+/// `--skip unit_tests_watchdog`.)
+#[test]
+#[cfg(not(miri))]
+fn unit_tests_watchdog() {
+    std::thread::spawn(|| {
+        std::thread::sleep(BINARY_HANG_LIMIT);
+        eprintln!(
+            "the unit tests are still running after {BINARY_HANG_LIMIT:?}: one of them hangs \
+             (the test harness names those running for over 60 s)"
+        );
+        std::process::exit(101);
+    });
+}
+
 /// How long [`finishes`] lets a call run before it calls it hung: a hang detector, not
 /// a timing. The calls it guards take microseconds (a stall limit of a millisecond at
 /// most), so this is thousands of times what any of them needs on a loaded machine,
