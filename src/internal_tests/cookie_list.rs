@@ -340,3 +340,43 @@ fn remove_where_and_retain_ask_again_after_a_write_in_between() {
         }
     });
 }
+
+#[test]
+fn a_pass_that_starves_behind_a_waiting_writer_waits_for_it_then_runs_protected() {
+    finishes("a starving pass behind a writer", || {
+        let list = CookieList::from_iter(0..3u32).with_stall_limit(NEVER);
+        let (mut a, mut b) = (list.iter(), list.iter());
+        // Both resync once; `a` a second time (starving), `b` not yet.
+        elsewhere(|| list.push(100));
+        for it in [&mut a, &mut b] {
+            assert_eq!(it.next(), Err(Resync));
+            it.resync();
+        }
+        assert_eq!(K, 2, "the pushes here are K's");
+        elsewhere(|| list.push(101));
+        assert_eq!(a.next(), Err(Resync));
+        a.resync();
+        assert_eq!(b.next(), Err(Resync));
+        assert_eq!(list.starving_passes(), 1);
+        thread::scope(|s| {
+            let writer = s.spawn(|| list.push(30));
+            while list.waiting_writers() == 0 {
+                thread::yield_now();
+            }
+            // `b` starves now, behind the writer: its resync waits for the writer's
+            // turn, which waits for `a`.
+            let late = s.spawn(move || {
+                b.resync();
+                drain(&mut b)
+            });
+            while list.starving_passes() < 2 {
+                thread::yield_now();
+            }
+            assert_eq!(drain(&mut a), Ok(vec![0, 1, 2, 100, 101]), "a runs first");
+            writer.join().unwrap();
+            // Then the writer, then `b`, which sees the write and no resync.
+            assert_eq!(late.join().unwrap(), Ok(vec![0, 1, 2, 100, 101, 30]));
+        });
+        assert_eq!((list.starving_passes(), list.waiting_writers()), (0, 0));
+    });
+}
