@@ -192,6 +192,20 @@ bash ci/mutants.sh                 # what CI runs: only files changed since thei
 """
 open("docs/mutants.md", "w").write(doc)
 print("wrote docs/mutants.md")
+# The score in the verification doc's table, between its markers (one line: a table
+# cell), from the same rows.
+path = "docs/verification.md"
+start, end = "<!-- mutants:score -->", "<!-- /mutants:score -->"
+ver = open(path).read()
+if start in ver and end in ver:
+    score = (f"{start}**{tot['caught']} of {viable} viable mutants caught ({pct(tot['caught'])})**, "
+             f"{tot['missed']} missed ({n_equiv} of them equivalent), {tot['timeout']} timed out; "
+             f"{len(rows)} files, run {dates[0] if len(dates) == 1 else dates[0] + ' to ' + dates[-1]} "
+             f"on {', '.join(cpus)}{end}")
+    before, rest = ver.split(start, 1)
+    ver = before + score + rest.split(end, 1)[1]
+    open(path, "w").write(ver)
+    print("wrote the score into " + path)
 PY
 }
 
