@@ -6,6 +6,7 @@
 mod cookie_list;
 mod fail_fast;
 mod floating;
+pub(crate) mod hierarchy;
 mod sync;
 // The weak handle's tests (weak.rs) are a child module of `shared::weak`, for its
 // private counts: declared there, with a path to this folder.

@@ -233,6 +233,13 @@ impl<T> Object<T> {
             } else {
                 (&child_tree, root_ref)
             };
+            // Unit tests only (nothing outside `cfg(test)`): a test's hook runs here,
+            // with no lock held, between the looks above and the locks below, to
+            // make a competing change exactly in that window (another add of the
+            // child, an opposite add, a merge) and see the re-check below handle it,
+            // and to see which tree lock is taken first (internal_tests/hierarchy.rs).
+            #[cfg(test)]
+            crate::internal_tests::hierarchy::before_tree_locks(first, second);
             // loom-mutant: hierarchy-add-without-tree-locks
             let first_tree = first.inner.tree.lock();
             let second_tree = second.inner.tree.lock();
