@@ -1,7 +1,6 @@
 //! The hierarchy's changes (`add`, `remove`, `unparent`, and `set_name` beside them)
-//! at every depth, each test run inside [`finishes`] ([`guarded`]): a change that
-//! retries forever or takes one lock twice fails the unit test binary instead of
-//! hanging it.
+//! at every depth, each test run inside [`finishes`]: a change that retries forever or takes
+//! one lock twice fails the unit test binary instead of hanging it.
 //!
 //! And `add`'s races, made deterministic: `add` looks at the two trees with no lock
 //! (the parent's root, a cycle, the child's parent), then takes the two tree locks
@@ -13,34 +12,10 @@
 //! must be one order for any two objects (else two opposite adds can deadlock).
 
 use core::cell::RefCell;
-use std::io::Write;
 use std::rc::Rc;
 
 use super::finishes;
 use crate::{Object, ObjectError};
-
-/// Runs `test` under [`finishes`]; if it hangs, ends this test binary at once with a
-/// failure. A hang here is one in `add`, `remove` or `unparent`, which every test of
-/// the hierarchy calls (those of other modules too, unguarded ones among them): the
-/// binary must fail after one hang limit, not after one per test (each waiting its
-/// turn for a test thread), nor wait for another test that hangs unguarded. A failed
-/// assertion stays the failure of its own test.
-fn guarded(what: &'static str, test: impl FnOnce() + Send + 'static) {
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| finishes(what, test)));
-    let Err(panic) = outcome else {
-        return;
-    };
-    // `finishes`' report of a hang.
-    let hung = panic
-        .downcast_ref::<String>()
-        .filter(|message| message.contains(": still running after"));
-    if let Some(message) = hung {
-        // Not `eprintln!`: the test harness captures that, and drops it on exit.
-        let _ = writeln!(std::io::stderr(), "hierarchy test hung: {message}");
-        std::process::exit(101);
-    }
-    std::panic::resume_unwind(panic)
-}
 
 /// A hook of [`before_tree_locks`]: given the names of the two objects whose tree
 /// locks `add` takes, the first one first.
@@ -126,7 +101,7 @@ fn not_a_child(child: &str, parent: &str) -> Result<(), ObjectError> {
 
 #[test]
 fn adds_removes_and_unparents_below_the_root() {
-    guarded("adds and removes below the root", || {
+    finishes("adds and removes below the root", || {
         let (top, mid, leaf) = (named("top"), named("mid"), named("leaf"));
         top.add(&mid).unwrap();
         // The parent is not the root: its tree is locked at `top`.
@@ -154,7 +129,7 @@ fn adds_removes_and_unparents_below_the_root() {
 
 #[test]
 fn cycles_are_refused_at_every_depth_with_nothing_changed() {
-    guarded("cycles refused", || {
+    finishes("cycles refused", || {
         let (top, mid, leaf) = (named("top"), named("mid"), named("leaf"));
         top.add(&mid).unwrap();
         mid.add(&leaf).unwrap();
@@ -180,7 +155,7 @@ fn cycles_are_refused_at_every_depth_with_nothing_changed() {
 
 #[test]
 fn a_child_of_another_parent_is_neither_added_nor_removed_here() {
-    guarded("a child of another parent", || {
+    finishes("a child of another parent", || {
         let (top, first, second, child) = (
             named("top"),
             named("first"),
@@ -209,7 +184,7 @@ fn a_child_of_another_parent_is_neither_added_nor_removed_here() {
 
 #[test]
 fn two_trees_merged_then_split() {
-    guarded("two trees merged then split", || {
+    finishes("two trees merged then split", || {
         let (root_a, leaf_a) = (named("root_a"), named("leaf_a"));
         let (root_b, leaf_b) = (named("root_b"), named("leaf_b"));
         root_a.add(&leaf_a).unwrap();
@@ -235,7 +210,7 @@ fn two_trees_merged_then_split() {
 
 #[test]
 fn a_parented_child_keeps_its_name_and_names_stay_unique_among_siblings() {
-    guarded("renames and duplicate names", || {
+    finishes("renames and duplicate names", || {
         let (parent, first, second) = (named("parent"), named("first"), named("second"));
         parent.add(&first).unwrap();
         let renamed = Err(ObjectError::RenameParented {
@@ -268,7 +243,7 @@ fn a_parented_child_keeps_its_name_and_names_stay_unique_among_siblings() {
 
 #[test]
 fn a_child_added_to_another_parent_meanwhile_is_refused() {
-    guarded("one child, two parents", || {
+    finishes("one child, two parents", || {
         let (first, second, child) = (named("first"), named("second"), named("child"));
         let other = (second.clone(), child.clone());
         // `first.add` saw a child with no parent; under the locks it has one.
@@ -283,7 +258,7 @@ fn a_child_added_to_another_parent_meanwhile_is_refused() {
 
 #[test]
 fn opposite_adds_lock_in_one_order_and_the_second_is_refused_as_a_cycle() {
-    guarded("opposite adds", || {
+    finishes("opposite adds", || {
         let (a, b) = (named("a"), named("b"));
         let (rounds, other_rounds): (Rounds, Rounds) = Default::default();
         let opposite = {
@@ -328,7 +303,7 @@ fn opposite_adds_lock_in_one_order_and_the_second_is_refused_as_a_cycle() {
 
 #[test]
 fn a_root_added_under_the_other_trees_leaf_meanwhile_is_refused_as_a_cycle() {
-    guarded("two trees, each under the other's leaf", || {
+    finishes("two trees, each under the other's leaf", || {
         let (root_a, leaf_a) = (named("root_a"), named("leaf_a"));
         let (root_b, leaf_b) = (named("root_b"), named("leaf_b"));
         root_a.add(&leaf_a).unwrap();
@@ -348,7 +323,7 @@ fn a_root_added_under_the_other_trees_leaf_meanwhile_is_refused_as_a_cycle() {
 
 #[test]
 fn an_add_whose_parent_tree_was_merged_meanwhile_locks_the_new_root() {
-    guarded("the parent's tree merged meanwhile", || {
+    finishes("the parent's tree merged meanwhile", || {
         let (top, parent, child) = (named("top"), named("parent"), named("child"));
         let rounds = Rounds::default();
         let mut recorder = record(&rounds);

@@ -90,12 +90,15 @@ fn unit_tests_watchdog() {
 #[cfg(not(miri))]
 const HANG_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Runs `f` on a thread of its own and returns what it returns, or fails the calling
-/// test if `f` has not returned after [`HANG_LIMIT`]: a wait that never ends (a writer
-/// that never gets its turn, a pass that never steps) fails this test binary, which
-/// the test harness then leaves (the hung thread ends with the process), instead of
-/// hanging it. A panic in `f` is the test's. Under Miri, `f` runs on the caller's
-/// thread (Miri reports a deadlock itself).
+/// Runs `f` on a thread of its own and returns what it returns; if `f` has not
+/// returned after [`HANG_LIMIT`], ends this test binary at once with a failure. A wait
+/// that never ends (a writer that never gets its turn, a pass that never steps, an
+/// add that retries for ever) then fails the unit test binary, and so `cargo test`,
+/// after one hang limit: not after one per hung test (each waiting for a test thread
+/// of its own), and without waiting for another test that hangs outside `finishes`
+/// (the [`unit_tests_watchdog`] ends those later). A panic in `f` is the calling
+/// test's failure. Under Miri, `f` runs on the caller's thread (Miri reports a
+/// deadlock itself).
 pub(crate) fn finishes<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
     #[cfg(miri)]
     {
@@ -103,26 +106,49 @@ pub(crate) fn finishes<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Se
         f()
     }
     #[cfg(not(miri))]
-    finishes_within(HANG_LIMIT, what, f)
+    match run_within(HANG_LIMIT, f) {
+        Some(done) => done,
+        None => {
+            use std::io::Write;
+            // Not `eprintln!`: the test harness captures that, and drops it on exit.
+            let _ = writeln!(
+                std::io::stderr(),
+                "{what}: still running after {HANG_LIMIT:?}: hung"
+            );
+            std::process::exit(101);
+        }
+    }
 }
 
-/// [`finishes`] with a limit of the caller's (its own test uses a short one).
+/// [`finishes`] with a limit of the caller's, failing only the calling test (a panic)
+/// on a hang: what `finishes`' own test checks.
 #[cfg(not(miri))]
 pub(crate) fn finishes_within<R: Send + 'static>(
     limit: std::time::Duration,
     what: &str,
     f: impl FnOnce() -> R + Send + 'static,
 ) -> R {
+    run_within(limit, f).unwrap_or_else(|| panic!("{what}: still running after {limit:?}"))
+}
+
+/// `f`'s result, run on a thread of its own, or `None` if it is still running after
+/// `limit` (the thread is left running: it ends with the process).
+#[cfg(not(miri))]
+fn run_within<R: Send + 'static>(
+    limit: std::time::Duration,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> Option<R> {
     let start = std::time::Instant::now();
     let worker = std::thread::spawn(f);
     while !worker.is_finished() {
-        assert!(
-            start.elapsed() < limit,
-            "{what}: still running after {limit:?}"
-        );
+        if start.elapsed() >= limit {
+            return None;
+        }
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    worker
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    Some(
+        worker
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+    )
 }
