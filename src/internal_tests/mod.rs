@@ -5,6 +5,7 @@
 
 mod fail_fast;
 mod floating;
+mod object_lock;
 // The weak handle's tests (weak.rs) are a child module of `shared::weak`, for its
 // private counts: declared there, with a path to this folder.
 
