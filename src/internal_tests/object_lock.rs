@@ -8,13 +8,15 @@
 //!
 //! Each thread reports its slow-path steps to an observer of its own
 //! (`object_lock::observer`), here into one channel; the test thread holds the
-//! lock for as long as a step needs it (taken with `try_lock`, which never waits),
+//! lock for as long as a step needs it (taken with `try_lock`, which never waits, and checked held),
 //! and may stop a waiter at a step until it lets it go. Every wait that a wrong
 //! protocol could make endless (a step that never comes, a join) runs under
 //! [`finishes`]. Not under Miri, whose parking is a stand-in (no spinning, one key
 //! for every lock, every waiter woken at once: `sync/park_stand_in.rs`).
 #![cfg(not(miri))]
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -22,7 +24,7 @@ use std::thread::JoinHandle;
 use super::finishes;
 use crate::object_lock::observer::{observe, Step};
 use crate::sync::thread::current_thread_token;
-use crate::ObjectLock;
+use crate::{ObjectLock, ObjectLockGuard};
 
 /// The parked flag of a lock word (module docs' table).
 const PARKED: usize = 1;
@@ -34,12 +36,14 @@ const SPIN_BOUND: usize = 1000;
 type Lock = Arc<ObjectLock<u32>>;
 /// A step and the name of the thread that reported it.
 type Reported = (&'static str, Step);
+/// As sent: `None` for a waiter that panicked (and reports no more).
+type Sent = (&'static str, Option<Step>);
 
 /// The steps of every thread of a test, in the order they were reported.
 struct Steps {
     /// Taken out while a read of it waits under `finishes`.
-    rx: Option<Receiver<Reported>>,
-    tx: Sender<Reported>,
+    rx: Option<Receiver<Sent>>,
+    tx: Sender<Sent>,
 }
 
 impl Steps {
@@ -56,19 +60,33 @@ impl Steps {
         let tx = self.tx.clone();
         observe(move |step| {
             // A send fails only once the test has failed (and dropped the receiver).
-            let _ = tx.send((name, step));
+            let _ = tx.send((name, Some(step)));
         });
     }
 
-    /// The next step reported.
+    /// The next step reported, waiting for it.
     fn next(&mut self) -> Reported {
         let rx = self.rx.take().unwrap();
-        let (rx, step) = finishes("waiting for the next step", move || {
-            let step = rx.recv().unwrap();
-            (rx, step)
+        let (rx, sent) = finishes("waiting for the next step", move || {
+            let sent = rx.recv().unwrap();
+            (rx, sent)
         });
         self.rx = Some(rx);
-        step
+        Self::step(sent)
+    }
+
+    /// The next step, reported already: a step of the calling thread (reported as
+    /// it makes it) that no other thread's step can precede.
+    fn reported(&mut self) -> Reported {
+        match self.rx.as_ref().unwrap().try_recv() {
+            Ok(sent) => Self::step(sent),
+            Err(_) => panic!("no step reported"),
+        }
+    }
+
+    /// The step sent, or the panic of the waiter that sent `None`.
+    fn step((name, step): Sent) -> Reported {
+        (name, step.unwrap_or_else(|| panic!("{name} panicked")))
     }
 
     /// The next steps of `name`, which must be the only thread reporting: the
@@ -126,20 +144,37 @@ impl Waiter {
     /// Starts `name`, stopped at the first step that `stop_at` accepts (never
     /// `Sleep`, which is reported under the parking lot's lock) until [`Self::go`].
     fn start(name: &'static str, lock: &Lock, steps: &Steps, stop_at: fn(Step) -> bool) -> Self {
+        /// Reports its thread's panic.
+        struct Panics(Sender<Sent>, &'static str);
+        impl Drop for Panics {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    let _ = self.0.send((self.1, None));
+                }
+            }
+        }
         let (go, stopped) = channel::<()>();
         let tx = steps.tx.clone();
         let lock = Arc::clone(lock);
         let thread = std::thread::spawn(move || {
+            let _panics = Panics(tx.clone(), name);
+            let took = Rc::new(Cell::new(false));
+            let took_seen = Rc::clone(&took);
             let mut stops = 1;
             observe(move |step| {
-                let _ = tx.send((name, step));
+                let _ = tx.send((name, Some(step)));
+                took_seen.set(matches!(step, Step::Take(_)));
                 if stops > 0 && stop_at(step) {
                     stops -= 1;
                     // Err: the test has failed and dropped `go`; go on.
                     let _ = stopped.recv();
                 }
             });
-            *lock.lock() += 1;
+            let mut guard = lock.lock();
+            // Started on a held lock, it waits: a lock taken without the slow path
+            // was not held, or is held twice.
+            assert!(took.get(), "{name} took the lock without waiting");
+            *guard += 1;
         });
         Self { go, thread }
     }
@@ -157,6 +192,13 @@ impl Waiter {
     }
 }
 
+/// Takes `lock`, which is free, without waiting; held by the calling thread.
+fn hold(lock: &Lock) -> ObjectLockGuard<'_, u32> {
+    let guard = lock.try_lock().expect("the lock is free");
+    assert!(lock.is_locked_by_current_thread());
+    guard
+}
+
 /// Never stops.
 fn nowhere(_: Step) -> bool {
     false
@@ -167,18 +209,18 @@ fn a_waiter_spins_flags_the_word_sleeps_and_the_unlock_wakes_it() {
     let mut steps = Steps::new();
     let me = current_thread_token();
     let lock: Lock = Arc::new(ObjectLock::new(0));
-    let held = lock.try_lock().expect("a new lock is free");
+    let held = hold(&lock);
     let waiter = Waiter::start("waiter", &lock, &steps, nowhere);
     steps.spin_flag_sleep("waiter", me);
     // The unlock finds the flag, wakes the sleeper and clears the flag (no one else
     // sleeps); the waiter takes the free lock at once.
     drop(held);
-    assert_eq!(steps.next(), ("holder", Step::Unlock));
+    assert_eq!(steps.reported(), ("holder", Step::Unlock));
     assert_eq!(steps.next(), ("waiter", Step::Back));
     assert_eq!(steps.next(), ("waiter", Step::Take(0)));
     waiter.join();
     // The flag went with the last waiter: its unlock and the next one are fast.
-    drop(lock.try_lock().expect("free again"));
+    drop(hold(&lock));
     steps.none_left();
     assert_eq!(*lock.try_lock().unwrap(), 1);
 }
@@ -188,14 +230,14 @@ fn a_second_waiter_finding_the_flag_sleeps_without_spinning_and_each_unlock_wake
     let mut steps = Steps::new();
     let me = current_thread_token();
     let lock: Lock = Arc::new(ObjectLock::new(0));
-    let held = lock.try_lock().unwrap();
+    let held = hold(&lock);
     let first = Waiter::start("first", &lock, &steps, nowhere);
     steps.spin_flag_sleep("first", me);
     let second = Waiter::start("second", &lock, &steps, nowhere);
     steps.straight_to_sleep("second", me);
     // The first to sleep is woken first; the flag stays for the second.
     drop(held);
-    assert_eq!(steps.next(), ("holder", Step::Unlock));
+    assert_eq!(steps.reported(), ("holder", Step::Unlock));
     assert_eq!(steps.next(), ("first", Step::Back));
     assert_eq!(steps.next(), ("first", Step::Take(PARKED)));
     // Its unlock, seeing the flag, wakes the second, which takes the lock, the flag
@@ -205,7 +247,7 @@ fn a_second_waiter_finding_the_flag_sleeps_without_spinning_and_each_unlock_wake
     assert_eq!(steps.next(), ("second", Step::Take(0)));
     first.join();
     second.join();
-    drop(lock.try_lock().unwrap());
+    drop(hold(&lock));
     steps.none_left();
     assert_eq!(*lock.try_lock().unwrap(), 2);
 }
@@ -215,7 +257,7 @@ fn a_waiter_does_not_sleep_on_a_held_word_without_the_flag() {
     let mut steps = Steps::new();
     let me = current_thread_token();
     let lock: Lock = Arc::new(ObjectLock::new(0));
-    let held = lock.try_lock().unwrap();
+    let held = hold(&lock);
     let waiter = Waiter::start("waiter", &lock, &steps, |step| step == Step::Park);
     // Stopped after flagging the word, before parking.
     let (spins, step) = steps.spins_then("waiter", me);
@@ -226,13 +268,13 @@ fn a_waiter_does_not_sleep_on_a_held_word_without_the_flag() {
     // taken again: held, no flag. Sleeping now, the waiter would miss the next
     // unlock, which takes the fast path; the parking lot's check sends it back.
     drop(held);
-    assert_eq!(steps.next(), ("holder", Step::Unlock));
-    let held = lock.try_lock().unwrap();
+    assert_eq!(steps.reported(), ("holder", Step::Unlock));
+    let held = hold(&lock);
     waiter.go();
     assert_eq!(steps.next(), ("waiter", Step::Back));
     steps.spin_flag_sleep("waiter", me);
     drop(held);
-    assert_eq!(steps.next(), ("holder", Step::Unlock));
+    assert_eq!(steps.reported(), ("holder", Step::Unlock));
     assert_eq!(steps.next(), ("waiter", Step::Back));
     assert_eq!(steps.next(), ("waiter", Step::Take(0)));
     waiter.join();
@@ -245,7 +287,7 @@ fn a_waiter_does_not_sleep_on_a_free_flagged_word() {
     let mut steps = Steps::new();
     let me = current_thread_token();
     let lock: Lock = Arc::new(ObjectLock::new(0));
-    let held = lock.try_lock().unwrap();
+    let held = hold(&lock);
     // Two sleepers, each stopped once woken (before it takes the lock).
     let back = |step: Step| step == Step::Back;
     let first = Waiter::start("first", &lock, &steps, back);
@@ -258,7 +300,7 @@ fn a_waiter_does_not_sleep_on_a_free_flagged_word() {
     // The unlock wakes the first sleeper and, the second still sleeping, leaves the
     // word free and flagged.
     drop(held);
-    assert_eq!(steps.next(), ("holder", Step::Unlock));
+    assert_eq!(steps.reported(), ("holder", Step::Unlock));
     assert_eq!(steps.next(), ("first", Step::Back));
     // The third's check finds the lock free: it takes it, keeping the flag, instead
     // of sleeping on a lock that no unlock may come to.
@@ -281,7 +323,7 @@ fn an_unlock_wakes_a_waiter_of_its_own_lock_only() {
     let mut steps = Steps::new();
     let me = current_thread_token();
     let (a, b): (Lock, Lock) = (Arc::new(ObjectLock::new(0)), Arc::new(ObjectLock::new(0)));
-    let (held_a, held_b) = (a.try_lock().unwrap(), b.try_lock().unwrap());
+    let (held_a, held_b) = (hold(&a), hold(&b));
     // `b`'s waiter sleeps first: were both on one key, the parking lot would wake it
     // first.
     let waiter_b = Waiter::start("b", &b, &steps, nowhere);
@@ -289,14 +331,14 @@ fn an_unlock_wakes_a_waiter_of_its_own_lock_only() {
     let waiter_a = Waiter::start("a", &a, &steps, nowhere);
     steps.spin_flag_sleep("a", me);
     drop(held_a);
-    assert_eq!(steps.next(), ("holder", Step::Unlock));
+    assert_eq!(steps.reported(), ("holder", Step::Unlock));
     assert_eq!(steps.next(), ("a", Step::Back));
     assert_eq!(steps.next(), ("a", Step::Take(0)));
     waiter_a.join();
     // `b`'s waiter still sleeps, woken by `b`'s unlock only.
     steps.none_left();
     drop(held_b);
-    assert_eq!(steps.next(), ("holder", Step::Unlock));
+    assert_eq!(steps.reported(), ("holder", Step::Unlock));
     assert_eq!(steps.next(), ("b", Step::Back));
     assert_eq!(steps.next(), ("b", Step::Take(0)));
     waiter_b.join();
