@@ -7,12 +7,15 @@
 //! is woken, which only the steps show.
 //!
 //! Each thread reports its slow-path steps to an observer of its own
-//! (`object_lock::observer`), here into one channel; the test thread holds the
-//! lock for as long as a step needs it (taken with `try_lock`, which never waits, and checked held),
-//! and may stop a waiter at a step until it lets it go. Every wait that a wrong
-//! protocol could make endless (a step that never comes, a join) runs under
-//! [`finishes`]. Not under Miri, whose parking is a stand-in (no spinning, one key
-//! for every lock, every waiter woken at once: `sync/park_stand_in.rs`).
+//! (`object_lock::observer`), here into one channel; the test thread holds the lock
+//! for as long as a step needs it (taken with `try_lock`, which never waits, and
+//! checked held), and may stop a waiter at a step until it lets it go. Every wait
+//! that a wrong protocol could make endless (a step that never comes, a join) runs
+//! under [`finishes`], and what can fail at once does (the test thread's own steps, a
+//! waiter's panic), so that a wrong protocol fails the tests well within the time
+//! cargo-mutants gives them. Not under Miri, whose parking is a stand-in (no
+//! spinning, one key for every lock, every waiter woken at once:
+//! `sync/park_stand_in.rs`).
 #![cfg(not(miri))]
 
 use std::cell::Cell;
