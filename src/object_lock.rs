@@ -206,7 +206,11 @@ impl<S> ObjectLock<S> {
                     Ordering::Acquire,
                     Ordering::Relaxed,
                 ) {
-                    Ok(_) => return,
+                    Ok(_) => {
+                        #[cfg(test)]
+                        observer::report(observer::Step::Take(word));
+                        return;
+                    }
                     Err(now) => word = now,
                 }
                 continue;
@@ -221,6 +225,8 @@ impl<S> ObjectLock<S> {
                 );
             }
             if word & PARKED == 0 && spin.spin() {
+                #[cfg(test)]
+                observer::report(observer::Step::Spin(word));
                 // Relaxed: as above.
                 word = self.word.load(Ordering::Relaxed);
                 continue;
@@ -237,7 +243,11 @@ impl<S> ObjectLock<S> {
                     word = now;
                     continue;
                 }
+                #[cfg(test)]
+                observer::report(observer::Step::Flag(word));
             }
+            #[cfg(test)]
+            observer::report(observer::Step::Park);
             // SAFETY: the key is this lock's word, whose protocol is this module's;
             // the check neither panics nor calls into the parking lot.
             unsafe {
@@ -245,9 +255,16 @@ impl<S> ObjectLock<S> {
                     // Relaxed: read under the bucket lock (module docs).
                     let now = self.word.load(Ordering::Relaxed);
                     // loom-mutant: object-lock-waiter-parks-without-parked-flag
-                    now & PARKED != 0 && now & !PARKED != 0
+                    let sleeps = now & PARKED != 0 && now & !PARKED != 0;
+                    #[cfg(test)]
+                    if sleeps {
+                        observer::report(observer::Step::Sleep(now));
+                    }
+                    sleeps
                 });
             }
+            #[cfg(test)]
+            observer::report(observer::Step::Back);
             spin.reset();
             // Relaxed: as above.
             word = self.word.load(Ordering::Relaxed);
@@ -276,6 +293,8 @@ impl<S> ObjectLock<S> {
     #[cold]
     #[inline(never)]
     fn unlock_slow(&self) {
+        #[cfg(test)]
+        observer::report(observer::Step::Unlock);
         // SAFETY: the key is this lock's word (as in `lock_slow`); the release
         // neither panics nor calls into the parking lot.
         unsafe {
@@ -523,5 +542,58 @@ impl<S: fmt::Debug> fmt::Debug for ObjectLockGuard<'_, S> {
 impl<S: fmt::Display> fmt::Display for ObjectLockGuard<'_, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&**self, f)
+    }
+}
+
+/// The steps of the slow paths, reported to an observer that a thread of the crate's
+/// unit tests installs for itself; nothing of it is compiled outside them. When a
+/// waiter spins, flags the word, parks and is woken is what the lock's CPU use and
+/// wake-ups depend on, and no answer of the lock shows it.
+#[cfg(test)]
+pub(crate) mod observer {
+    use std::cell::RefCell;
+
+    /// A step of a slow path of the observing thread, with the word it concerns.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) enum Step {
+        /// A waiter spun once more instead of parking; the word it had read.
+        Spin(usize),
+        /// It set the parked flag in the word it had read (which had none).
+        Flag(usize),
+        /// It is about to park (not yet in the parking lot: the observer may block
+        /// here).
+        Park,
+        /// The parking lot's check let it sleep: the word the check read. Reported
+        /// under the parking lot's lock: the observer must not block, panic or lock.
+        Sleep(usize),
+        /// Its park returned: after a `Sleep`, it was woken; without one, the check
+        /// sent it back (the observer may block here).
+        Back,
+        /// It took the lock on the slow path, replacing this word.
+        Take(usize),
+        /// An unlock found the parked flag and took the slow path (waking a thread
+        /// if one is parked).
+        Unlock,
+    }
+
+    /// What the observing thread's steps are reported to.
+    type Observer = Box<dyn FnMut(Step)>;
+
+    std::thread_local! {
+        static OBSERVER: RefCell<Option<Observer>> = const { RefCell::new(None) };
+    }
+
+    /// Reports each slow-path step of the calling thread to `observer` from now on.
+    pub(crate) fn observe(observer: impl FnMut(Step) + 'static) {
+        OBSERVER.with(|o| *o.borrow_mut() = Some(Box::new(observer)));
+    }
+
+    /// Reports `step` to the calling thread's observer, if it has one.
+    pub(super) fn report(step: Step) {
+        OBSERVER.with(|o| {
+            if let Some(observer) = o.borrow_mut().as_mut() {
+                observer(step);
+            }
+        });
     }
 }

@@ -1,12 +1,17 @@
 //! Tests of crate-private items, one module per area: the weak handle's answers and
 //! the boundary of every count limit (strong, link, weak, adopted floating count),
-//! each set near its limit and checked at exactly the boundary; and answers of the
-//! public API that must fail fast (`fail_fast`).
+//! each set near its limit and checked at exactly the boundary; the cookie list's
+//! gate, walks and retried writes, the hierarchy's changes and races, the object
+//! lock's waiting protocol and the sync shim's answers; and answers of the public
+//! API that must fail fast (`fail_fast`). Every wait runs under [`finishes`], so a
+//! mutant that makes one never end fails this binary, which runs before the
+//! integration tests.
 
 mod cookie_list;
 mod fail_fast;
 mod floating;
 pub(crate) mod hierarchy;
+mod object_lock;
 mod sync;
 // The weak handle's tests (weak.rs) are a child module of `shared::weak`, for its
 // private counts: declared there, with a path to this folder.
