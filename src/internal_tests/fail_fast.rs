@@ -83,3 +83,24 @@ fn an_acquire_waiting_for_a_buffer_gets_the_one_released_and_a_flush_wakes_it() 
         assert!(pool.acquire().is_ok());
     });
 }
+
+#[test]
+fn writing_a_shared_pooled_buffer_copies_it_off_the_pool_and_the_original_comes_back() {
+    super::finishes("a shared pooled buffer written", || {
+        let pool = BufferPool::<u8>::new(1, 1, 4);
+        let mut mine = pool.try_acquire().unwrap();
+        let theirs = PooledBuffer::clone(&mine);
+        PooledBuffer::memory_mut(&mut mine, 0)[0] = 7;
+        // The writer got a copy of its own, off the pool; the other handle keeps the
+        // pooled buffer, unchanged.
+        assert!(!PooledBuffer::is_pooled(&mine));
+        assert!(PooledBuffer::is_pooled(&theirs));
+        assert_eq!(PooledBuffer::ref_count(&theirs), 1);
+        assert_eq!(pool.available(), 0);
+        drop(theirs);
+        assert_eq!(pool.available(), 1, "the pooled buffer came back");
+        drop(mine);
+        assert_eq!(pool.available(), 1, "the copy is not the pool's");
+        assert!(pool.try_acquire().is_ok());
+    });
+}
