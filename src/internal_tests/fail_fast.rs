@@ -104,3 +104,25 @@ fn writing_a_shared_pooled_buffer_copies_it_off_the_pool_and_the_original_comes_
         assert!(pool.try_acquire().is_ok());
     });
 }
+
+#[test]
+fn an_acquire_with_a_timeout_gives_up_when_no_buffer_comes_back() {
+    super::finishes("an acquire with a timeout", || {
+        let pool = BufferPool::<u8>::new(1, 1, 4);
+        let held = pool.try_acquire().unwrap();
+        let exhausted = pool.stats().exhausted;
+        let waits = pool.stats().waits;
+        let timeout = std::time::Duration::from_millis(1);
+        assert_eq!(
+            pool.acquire_timeout(timeout).unwrap_err(),
+            AcquireError::Timeout
+        );
+        assert_eq!(pool.stats().waits, waits + 1);
+        assert_eq!(pool.stats().exhausted, exhausted + 1);
+        drop(held);
+        assert!(
+            pool.acquire_timeout(timeout).is_ok(),
+            "a free buffer is taken at once"
+        );
+    });
+}
