@@ -8,6 +8,10 @@ use crate::{Object, ObjectError};
 
 #[test]
 fn adding_an_ancestor_that_has_a_parent_is_refused_as_a_cycle() {
+    super::finishes("an ancestor added", adding_an_ancestor);
+}
+
+fn adding_an_ancestor() {
     let named = |name: &str| Object::with_name(name, ()).sink();
     let (top, mid, leaf) = (named("top"), named("mid"), named("leaf"));
     top.add(&mid).unwrap();

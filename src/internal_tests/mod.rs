@@ -69,8 +69,8 @@ pub(crate) use abort_boundary;
 const BINARY_HANG_LIMIT: std::time::Duration = std::time::Duration::from_secs(25);
 
 /// The unit test binary's own hang detector, for the tests that do not run under
-/// [`finishes`]: a test that never ends (an object's drop walking its children for
-/// ever, say) would hang the binary, and with it `cargo test`, before the integration
+/// [`finishes`]: a test that never ends (one of the count-limit tests here, whose
+/// child process inherits a hang, say) would hang the binary, and with it `cargo test`, before the integration
 /// tests run. This test starts a thread that ends the process with a failure if it is
 /// still running after [`BINARY_HANG_LIMIT`]; when every test is done first, the
 /// process ends and the thread with it. (Run a single unit test under a debugger with
@@ -79,8 +79,12 @@ const BINARY_HANG_LIMIT: std::time::Duration = std::time::Duration::from_secs(25
 #[cfg(not(miri))]
 fn unit_tests_watchdog() {
     std::thread::spawn(|| {
+        use std::io::Write;
         std::thread::sleep(BINARY_HANG_LIMIT);
-        eprintln!(
+        // Not `eprintln!`: this thread inherits the test's output capture, which the
+        // harness drops when the test returns.
+        let _ = writeln!(
+            std::io::stderr(),
             "the unit tests are still running after {BINARY_HANG_LIMIT:?}: one of them hangs \
              (the test harness names those running for over 60 s)"
         );
