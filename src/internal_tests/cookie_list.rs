@@ -46,6 +46,13 @@ fn starve(list: &CookieList<u32>, it: &mut CookieIter<'_, u32>) {
     assert_eq!(list.starving_passes(), 1);
 }
 
+/// A new pass over `list`, made starving ([`starve`]).
+fn starving_pass(list: &CookieList<u32>) -> CookieIter<'_, u32> {
+    let mut it = list.iter();
+    starve(list, &mut it);
+    it
+}
+
 /// Drains a pass with `next`: the items, or (as `Err`) those before the `Resync`.
 fn drain<I: ResyncIterator>(it: &mut I) -> Result<Vec<I::Item>, Vec<I::Item>> {
     let mut out = Vec::new();
@@ -200,8 +207,7 @@ fn a_starving_pass_refuses_try_writes_and_a_write_waits_until_the_pass_ends() {
 
         // The gate works again after its phases ended: a second starving pass, its
         // fold stepping while a writer waits.
-        let mut b = list.iter();
-        starve(&list, &mut b);
+        let mut b = starving_pass(&list);
         thread::scope(|s| {
             let writer = s.spawn(|| list.clear());
             while list.waiting_writers() == 0 {
@@ -248,8 +254,7 @@ fn two_starving_passes_hold_a_writer_until_both_end() {
 fn a_starving_pass_that_stops_stepping_is_evicted_and_registers_again() {
     finishes("eviction", || {
         let list = CookieList::from_iter(0..3u32).with_stall_limit(Duration::from_millis(1));
-        let mut a = list.iter();
-        starve(&list, &mut a);
+        let mut a = starving_pass(&list);
         // The pass makes no step: the writer evicts it after the stall limit.
         elsewhere(|| list.push(7));
         assert_eq!(list.starving_passes(), 0);
@@ -266,8 +271,7 @@ fn a_starving_pass_that_stops_stepping_is_evicted_and_registers_again() {
 fn a_write_on_the_starving_pass_thread_gives_its_protection_up() {
     finishes("a write from the pass's thread", || {
         let list = CookieList::from_iter(0..3u32).with_stall_limit(NEVER);
-        let mut a = list.iter();
-        starve(&list, &mut a);
+        let mut a = starving_pass(&list);
         list.push(7);
         assert_eq!(list.starving_passes(), 0);
         assert_eq!(a.next(), Err(Resync));
@@ -280,15 +284,13 @@ fn a_write_on_the_starving_pass_thread_gives_its_protection_up() {
 fn a_starving_pass_dropped_mid_pass_leaves_the_gate() {
     finishes("a dropped starving pass", || {
         let list = CookieList::from_iter(0..3u32).with_stall_limit(NEVER);
-        let mut a = list.iter();
-        starve(&list, &mut a);
+        let mut a = starving_pass(&list);
         assert_eq!(a.next(), Ok(Some(0)));
         drop(a);
         assert_eq!(list.starving_passes(), 0);
         assert_eq!(elsewhere(|| list.try_push(8)), Ok(()));
         // And one whose pass ended, then dropped: nothing left either.
-        let mut b = list.iter();
-        starve(&list, &mut b);
+        let mut b = starving_pass(&list);
         assert_eq!(b.foreach(|_| {}), Ok(()));
         assert_eq!(list.starving_passes(), 0);
         drop(b);

@@ -20,13 +20,15 @@
 
 use std::cell::Cell;
 use std::rc::Rc;
+// A channel, not the shim's mutex: `Sleep` is reported under the parking lot's lock,
+// where the observer must not lock. Test code, never compiled under loom.
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
-use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use super::finishes;
 use crate::object_lock::observer::{observe, Step};
 use crate::sync::thread::current_thread_token;
+use crate::sync::Arc;
 use crate::{ObjectLock, ObjectLockGuard};
 
 /// The parked flag of a lock word (module docs' table).
@@ -126,6 +128,15 @@ impl Steps {
         assert_eq!(self.next(), (name, Step::Sleep(holder | PARKED)));
     }
 
+    /// Drops `held` (the calling thread's guard of a flagged lock), whose unlock takes
+    /// the slow path and wakes `name`, which takes the lock, replacing `word`.
+    fn unlock_wakes(&mut self, held: ObjectLockGuard<'_, u32>, name: &'static str, word: usize) {
+        drop(held);
+        assert_eq!(self.reported(), ("holder", Step::Unlock));
+        assert_eq!(self.next(), (name, Step::Back));
+        assert_eq!(self.next(), (name, Step::Take(word)));
+    }
+
     /// Checks that no step is reported that has not been read (once every thread
     /// that could report one has been joined).
     fn none_left(&mut self) {
@@ -217,10 +228,7 @@ fn a_waiter_spins_flags_the_word_sleeps_and_the_unlock_wakes_it() {
     steps.spin_flag_sleep("waiter", me);
     // The unlock finds the flag, wakes the sleeper and clears the flag (no one else
     // sleeps); the waiter takes the free lock at once.
-    drop(held);
-    assert_eq!(steps.reported(), ("holder", Step::Unlock));
-    assert_eq!(steps.next(), ("waiter", Step::Back));
-    assert_eq!(steps.next(), ("waiter", Step::Take(0)));
+    steps.unlock_wakes(held, "waiter", 0);
     waiter.join();
     // The flag went with the last waiter: its unlock and the next one are fast.
     drop(hold(&lock));
@@ -239,10 +247,7 @@ fn a_second_waiter_finding_the_flag_sleeps_without_spinning_and_each_unlock_wake
     let second = Waiter::start("second", &lock, &steps, nowhere);
     steps.straight_to_sleep("second", me);
     // The first to sleep is woken first; the flag stays for the second.
-    drop(held);
-    assert_eq!(steps.reported(), ("holder", Step::Unlock));
-    assert_eq!(steps.next(), ("first", Step::Back));
-    assert_eq!(steps.next(), ("first", Step::Take(PARKED)));
+    steps.unlock_wakes(held, "first", PARKED);
     // Its unlock, seeing the flag, wakes the second, which takes the lock, the flag
     // now cleared.
     assert_eq!(steps.next(), ("first", Step::Unlock));
@@ -276,10 +281,7 @@ fn a_waiter_does_not_sleep_on_a_held_word_without_the_flag() {
     waiter.go();
     assert_eq!(steps.next(), ("waiter", Step::Back));
     steps.spin_flag_sleep("waiter", me);
-    drop(held);
-    assert_eq!(steps.reported(), ("holder", Step::Unlock));
-    assert_eq!(steps.next(), ("waiter", Step::Back));
-    assert_eq!(steps.next(), ("waiter", Step::Take(0)));
+    steps.unlock_wakes(held, "waiter", 0);
     waiter.join();
     steps.none_left();
     assert_eq!(*lock.try_lock().unwrap(), 1);
@@ -333,17 +335,11 @@ fn an_unlock_wakes_a_waiter_of_its_own_lock_only() {
     steps.spin_flag_sleep("b", me);
     let waiter_a = Waiter::start("a", &a, &steps, nowhere);
     steps.spin_flag_sleep("a", me);
-    drop(held_a);
-    assert_eq!(steps.reported(), ("holder", Step::Unlock));
-    assert_eq!(steps.next(), ("a", Step::Back));
-    assert_eq!(steps.next(), ("a", Step::Take(0)));
+    steps.unlock_wakes(held_a, "a", 0);
     waiter_a.join();
     // `b`'s waiter still sleeps, woken by `b`'s unlock only.
     steps.none_left();
-    drop(held_b);
-    assert_eq!(steps.reported(), ("holder", Step::Unlock));
-    assert_eq!(steps.next(), ("b", Step::Back));
-    assert_eq!(steps.next(), ("b", Step::Take(0)));
+    steps.unlock_wakes(held_b, "b", 0);
     waiter_b.join();
     steps.none_left();
     assert_eq!((*a.try_lock().unwrap(), *b.try_lock().unwrap()), (1, 1));
